@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.manage_home, name="manage-home"),
+    path("units/", views.unit_list, name="unit-list"),
+    path("units/import/", views.unit_import, name="unit-import"),
+    path("units/export.<str:filetype>", views.unit_export, name="unit-export"),
+]
