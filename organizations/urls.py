@@ -4,7 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.manage_home, name="manage-home"),
-    path("units/", views.unit_list, name="unit-list"),
-    path("units/import/", views.unit_import, name="unit-import"),
-    path("units/export.<str:filetype>", views.unit_export, name="unit-export"),
+    path("units/", views.unit_list, name="manage-units"),
+    path("units/import/", views.unit_import, name="manage-unit-import"),
+    path("units/export.<str:filetype>", views.unit_export, name="manage-unit-export"),
 ]

@@ -86,7 +86,7 @@ def unit_import(request: HttpRequest) -> HttpResponse:
                     "unchanged": len(result.unchanged),
                 },
             )
-            return redirect("unit-list")
+            return redirect("manage-units")
     return render(
         request,
         "organizations/unit_import_errors.html",
