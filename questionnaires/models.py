@@ -1,1 +1,549 @@
-"""Models arrive with the issues that need them."""
+"""Scales, versioned questionnaires, rounds, collection points, ballots and responses.
+
+Anonymity is a property of these tables (DESIGN.md): a Response has a random UUID,
+its point, its questionnaire version and the day (or hour) — no user, address,
+user agent, cookie, session or ballot reference. Answers have random UUIDs too, so
+their order does not reveal the order of responses. A consumed BallotCode keeps only
+its keyed hash and the day it was used, with nothing that joins it to a response.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Unit
+
+
+class Scale(models.Model):
+    """An answer scale such as 满意/基本满意/不满意/不了解 (METHODS.md §1)."""
+
+    key = models.SlugField(_("标识"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("量表")
+        verbose_name_plural = _("量表")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.key}）"
+
+
+class ScaleLevel(models.Model):
+    class Polarity(models.TextChoices):
+        POSITIVE = "positive", _("满意类")
+        NEUTRAL = "neutral", _("中立")
+        NEGATIVE = "negative", _("不满意类")
+        DONT_KNOW = "dont_know", _("不了解")
+
+    scale = models.ForeignKey(
+        Scale, verbose_name=_("量表"), on_delete=models.CASCADE, related_name="levels"
+    )
+    code = models.SlugField(_("编码"), max_length=40)
+    label = models.CharField(_("文字"), max_length=40)
+    polarity = models.CharField(_("类别"), max_length=16, choices=Polarity.choices)
+    score = models.DecimalField(
+        _("分值"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("量表选项")
+        verbose_name_plural = _("量表选项")
+        ordering = ["scale", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scale", "code"], name="scalelevel_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(polarity="dont_know") | Q(score__isnull=False),
+                name="scalelevel_score_unless_dont_know",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class QuestionnaireQuerySet(models.QuerySet["Questionnaire"]):
+    def published(self) -> QuestionnaireQuerySet:
+        return self.filter(published_at__isnull=False)
+
+    def drafts(self) -> QuestionnaireQuerySet:
+        return self.filter(published_at__isnull=True)
+
+
+class Questionnaire(models.Model):
+    """One version of a questionnaire. Publishing freezes it, in the database too.
+
+    Versions of the same questionnaire share ``key``; editing a published version
+    means :func:`questionnaires.services.questionnaire_new_version`.
+    """
+
+    key = models.SlugField(_("标识"), max_length=60)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    title = models.CharField(_("标题"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    target_kind = models.CharField(
+        _("适用单位类型"), max_length=16, choices=Unit.Kind.choices
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+
+    objects = QuestionnaireQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("问卷")
+        verbose_name_plural = _("问卷")
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "version"], name="questionnaire_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(published_at__isnull=True),
+                name="questionnaire_one_draft_per_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class Dimension(models.Model):
+    """A 维度 such as 领导班子好; questions of one dimension form a sub-scale."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="dimensions"
+    )
+    code = models.SlugField(_("编码"), max_length=40)
+    title = models.CharField(_("名称"), max_length=100)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("维度")
+        verbose_name_plural = _("维度")
+        ordering = ["questionnaire", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="dimension_unique_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SCALE = "scale", _("量表题")
+        SINGLE = "single", _("单选题")
+        MULTIPLE = "multiple", _("多选题")
+        TEXT = "text", _("填空题")
+
+    TEXT_MAX_LENGTH = 2000
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="questions"
+    )
+    dimension = models.ForeignKey(
+        Dimension,
+        verbose_name=_("维度"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="questions",
+    )
+    code = models.SlugField(
+        _("编码"),
+        max_length=40,
+        help_text=_("在各版本间保持不变，前后轮次据此对比。"),
+    )
+    kind = models.CharField(_("题型"), max_length=16, choices=Kind.choices)
+    text = models.CharField(_("题目"), max_length=300)
+    help_text = models.CharField(_("说明"), max_length=300, blank=True)
+    required = models.BooleanField(_("必答"), default=False)
+    headline = models.BooleanField(
+        _("总体评价"), default=False, help_text=_("单位的总体满意率取自此题。")
+    )
+    scale = models.ForeignKey(
+        Scale, verbose_name=_("量表"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("题目")
+        verbose_name_plural = _("题目")
+        ordering = ["questionnaire", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="question_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="scale") & Q(scale__isnull=False))
+                | (~Q(kind="scale") & Q(scale__isnull=True)),
+                name="question_scale_iff_scale_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["questionnaire"],
+                condition=Q(headline=True),
+                name="question_one_headline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Option(models.Model):
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="options"
+    )
+    label = models.CharField(_("选项"), max_length=200)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("选项")
+        verbose_name_plural = _("选项")
+        ordering = ["question", "order"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CampaignQuerySet(models.QuerySet["Campaign"]):
+    def for_scope(self, scope) -> CampaignQuerySet:
+        """Rounds a user may see: organised within, or evaluating units within, their scope."""
+        if scope.everything:
+            return self
+        units = scope.visible_units()
+        return self.filter(
+            Q(organizer__in=units) | Q(points__unit__in=units)
+        ).distinct()
+
+    def administered_by(self, scope) -> CampaignQuerySet:
+        """Rounds whose organiser the user runs as the office."""
+        if scope.everything:
+            return self
+        return self.filter(organizer__in=scope.administered_units())
+
+
+class Campaign(models.Model):
+    """A round of evaluation (评议轮次). Only the office moves its status."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        OPEN = "open", _("进行中")
+        CLOSED = "closed", _("已结束")
+        PUBLISHED = "published", _("已发布结果")
+
+    class AccessMode(models.TextChoices):
+        OPEN = "open", _("扫码即答")
+        BALLOT = "ballot", _("一人一票（选票码）")
+
+    class RateDefinition(models.TextChoices):
+        BROAD = "broad", _("满意+基本满意（宽口径）")
+        STRICT = "strict", _("仅最高一级（严口径）")
+        LEVELS = "levels", _("指定选项")
+
+    organizer = models.ForeignKey(
+        Unit,
+        verbose_name=_("组织单位"),
+        on_delete=models.PROTECT,
+        related_name="organized_campaigns",
+        help_text=_("通常是学校；本轮评议其下属的单位。"),
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    opens_at = models.DateTimeField(_("开始时间"))
+    closes_at = models.DateTimeField(_("结束时间"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    access_mode = models.CharField(
+        _("作答方式"),
+        max_length=16,
+        choices=AccessMode.choices,
+        default=AccessMode.OPEN,
+    )
+    target = models.DecimalField(
+        _("满意率目标"), max_digits=4, decimal_places=3, default=0.95
+    )
+    rate_definition = models.CharField(
+        _("满意率口径"),
+        max_length=16,
+        choices=RateDefinition.choices,
+        default=RateDefinition.BROAD,
+    )
+    rate_levels = models.JSONField(
+        _("计为满意的选项编码"),
+        default=list,
+        blank=True,
+        help_text=_("口径为“指定选项”时使用。"),
+    )
+    neutral_counts_as_satisfied = models.BooleanField(
+        _("“一般”计为满意"), default=False
+    )
+    min_group_size = models.PositiveSmallIntegerField(
+        _("最小公布样本"),
+        default=5,
+        help_text=_("少于此数的分组不显示（不得低于 3）。"),
+    )
+    min_flag_size = models.PositiveSmallIntegerField(_("统计判定最小样本"), default=10)
+    min_comment_responses = models.PositiveSmallIntegerField(
+        _("显示意见的最小样本"), default=10
+    )
+    min_comments = models.PositiveSmallIntegerField(_("显示意见的最少条数"), default=3)
+    baseline = models.ForeignKey(
+        "self",
+        verbose_name=_("对比基线轮次"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="followups",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("评议轮次")
+        verbose_name_plural = _("评议轮次")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="campaign_closes_after_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(target__gt=0) & Q(target__lte=1),
+                name="campaign_target_in_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_group_size__gte=3), name="campaign_min_group_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed", "published"]),
+                name="campaign_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(access_mode__in=["open", "ballot"]),
+                name="campaign_access_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def accepts_answers(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.OPEN and self.opens_at <= now < self.closes_at
+
+    def settings_snapshot(self) -> dict[str, object]:
+        """The thresholds and definitions every result records (METHODS.md)."""
+        return {
+            "target": float(self.target),
+            "rate_definition": self.rate_definition,
+            "rate_levels": list(self.rate_levels),
+            "neutral_counts_as_satisfied": self.neutral_counts_as_satisfied,
+            "min_group_size": self.min_group_size,
+            "min_flag_size": self.min_flag_size,
+            "min_comment_responses": self.min_comment_responses,
+            "min_comments": self.min_comments,
+        }
+
+
+class CampaignQuestionnaire(models.Model):
+    """Which published questionnaire a round uses for each kind of unit."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="questionnaire_choices"
+    )
+    unit_kind = models.CharField(
+        _("单位类型"), max_length=16, choices=Unit.Kind.choices
+    )
+    questionnaire = models.ForeignKey(
+        Questionnaire, verbose_name=_("问卷"), on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("轮次问卷")
+        verbose_name_plural = _("轮次问卷")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "unit_kind"],
+                name="campaignquestionnaire_unique_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.get_unit_kind_display()}"
+
+
+class CollectionPoint(models.Model):
+    """Where one unit is evaluated in one round: the QR code on its poster."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="points"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="points")
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT)
+    token = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("评议点")
+        verbose_name_plural = _("评议点")
+        ordering = ["campaign", "unit__sort_order", "unit__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "unit"], name="point_unique_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.unit.name}"
+
+    @property
+    def public_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/s/{self.token}/"
+
+
+class Commitment(models.Model):
+    """A promise (承诺) a unit publishes for a round; shown to respondents."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="commitments"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="commitments")
+    text = models.CharField(_("承诺内容"), max_length=300)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("承诺")
+        verbose_name_plural = _("承诺")
+        ordering = ["campaign", "unit", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class BallotCode(models.Model):
+    """One single-use ballot. Only a keyed hash of the code is stored.
+
+    ``used_on`` keeps the day only, and nothing here refers to the response the
+    ballot was used for.
+    """
+
+    point = models.ForeignKey(
+        CollectionPoint, on_delete=models.CASCADE, related_name="ballots"
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_on = models.DateField()
+    used_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("选票码")
+        verbose_name_plural = _("选票码")
+
+    def __str__(self) -> str:
+        return f"{self.point} · {'used' if self.used_on else 'unused'}"
+
+
+class Response(models.Model):
+    """One anonymous submission. See the module docstring for what it must not hold."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    point = models.ForeignKey(
+        CollectionPoint, on_delete=models.PROTECT, related_name="responses"
+    )
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT)
+    submitted_on = models.DateField()
+    submitted_hour = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("答卷")
+        verbose_name_plural = _("答卷")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(submitted_hour__isnull=True) | Q(submitted_hour__lte=23),
+                name="response_hour_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Answer(models.Model):
+    """One answer of a response: a scale level, one chosen option, or a text.
+
+    A multiple-choice answer is one row per chosen option. ``point`` is copied from
+    the response so counting by (unit, question, level) needs no join to responses.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers"
+    )
+    point = models.ForeignKey(
+        CollectionPoint, on_delete=models.PROTECT, related_name="+"
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.PROTECT, related_name="answers"
+    )
+    level = models.ForeignKey(
+        ScaleLevel, on_delete=models.PROTECT, null=True, blank=True
+    )
+    option = models.ForeignKey(Option, on_delete=models.PROTECT, null=True, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("答案")
+        verbose_name_plural = _("答案")
+        indexes = [
+            models.Index(fields=["point", "question", "level"], name="answer_count_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(level__isnull=False) & Q(option__isnull=True) & Q(text=""))
+                | (Q(level__isnull=True) & Q(option__isnull=False) & Q(text=""))
+                | (Q(level__isnull=True) & Q(option__isnull=True) & ~Q(text="")),
+                name="answer_exactly_one_value",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class SubmissionNonce(models.Model):
+    """Nonces of stored submissions, so a double tap stores one response.
+
+    Deliberately unlinked from the response; kept to the day and purged later.
+    """
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    seen_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("提交标识")
+        verbose_name_plural = _("提交标识")
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -353,6 +353,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "organizations.models.Unit.Kind",
+        "QuestionKindEnum": "questionnaires.models.Question.Kind",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------

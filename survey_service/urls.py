@@ -5,15 +5,31 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from organizations.api import UnitViewSet
+from questionnaires import respond
+from questionnaires.api import (
+    CampaignViewSet,
+    CommitmentViewSet,
+    PointViewSet,
+    QuestionnaireViewSet,
+    ScaleViewSet,
+)
+from questionnaires.public_api import PublicPointView
 
 from . import views
 
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
+router.register("scales", ScaleViewSet, basename="scale")
+router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("commitments", CommitmentViewSet, basename="commitment")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("s/<str:token>/", respond.point_form, name="respond-point"),
+    path("s/<str:token>/done/", respond.done, name="respond-done"),
+    path("b/<str:code>/", respond.ballot_form, name="respond-ballot"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -22,7 +38,23 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("manage/", include("organizations.urls")),
+    path("manage/", include("questionnaires.urls")),
     path("admin/", admin.site.urls),
+    path(
+        "api/v1/public/points/<str:token>/",
+        PublicPointView.as_view(),
+        name="public-point",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/points/",
+        PointViewSet.as_view({"get": "list"}),
+        name="campaign-points",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/points/<int:pk>/",
+        PointViewSet.as_view({"get": "retrieve"}),
+        name="campaign-point",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from organizations.models import Membership, Unit
+from questionnaires.models import BallotCode, Campaign, Response
 
 
 class SeedDemoTests(TestCase):
@@ -63,3 +64,40 @@ class SeedDemoTests(TestCase):
         call_command("seed_demo", "--if-empty", stdout=out)
         self.assertEqual(Unit.objects.count(), 1)
         self.assertIn("not loaded", out.getvalue())
+
+
+class SeedDemoRoundTests(TestCase):
+    @override_settings(DEBUG=True)
+    def test_it_creates_two_open_rounds_and_a_closed_baseline_once(self):
+        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+        rounds = {c.access_mode + ":" + c.status: c for c in Campaign.objects.all()}
+        self.assertEqual(Campaign.objects.count(), 3)
+        self.assertEqual(set(rounds), {"open:closed", "open:open", "ballot:open"})
+        self.assertEqual(rounds["open:open"].baseline, rounds["open:closed"])
+        self.assertTrue(rounds["open:open"].points.exists())
+        self.assertTrue(rounds["open:open"].commitments.exists())
+
+    @override_settings(DEBUG=True, SUBMIT_RATE_LIMIT=(30, 600))
+    def test_responses_fill_every_round_through_the_service_once(self):
+        out = io.StringIO()
+        call_command("seed_demo", "--responses", "150", stdout=out)
+        for campaign in Campaign.objects.all():
+            self.assertEqual(
+                Response.objects.filter(point__campaign=campaign).count(),
+                150,
+                campaign.title,
+            )
+        ballot_round = Campaign.objects.get(access_mode="ballot")
+        used = BallotCode.objects.filter(
+            point__campaign=ballot_round, used_on__isnull=False
+        ).count()
+        self.assertEqual(used, 150)
+        call_command("seed_demo", "--responses", "150", stdout=io.StringIO())
+        self.assertEqual(Response.objects.count(), 450)
+        self.assertIn("/b/", out.getvalue())
+
+    @override_settings(DEBUG=True)
+    def test_a_negative_count_is_refused(self):
+        with self.assertRaises(CommandError):
+            call_command("seed_demo", "--responses", "-1", stdout=io.StringIO())

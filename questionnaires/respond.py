@@ -1,0 +1,230 @@
+"""The respondent pages: server-rendered, mobile first, no login, no JavaScript needed.
+
+``/s/<token>/`` answers a collection point; ``/b/<code>/`` answers with a ballot
+slip; ``/s/<token>/done/`` thanks. Every refusal has its own page and stores nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_safe
+
+from .forms_spec import FormSpec, form_spec
+from .models import Campaign, CollectionPoint, Question
+from .ratelimit import client_address
+from .services import (
+    SubmissionInvalid,
+    SubmissionRefused,
+    ballot_is_used,
+    ballot_point,
+    point_state,
+    response_submit,
+)
+
+MAX_BODY_BYTES = 64 * 1024
+_COOKIE_SALT = "answered-point"
+
+# Which page and status each refusal gets.
+REFUSAL_PAGES = {
+    "not_open": ("questionnaires/respond/not_open.html", 403),
+    "closed": ("questionnaires/respond/closed.html", 410),
+    "rate_limited": ("questionnaires/respond/rate_limited.html", 429),
+    "ballot_unknown": ("questionnaires/respond/ballot_unknown.html", 404),
+    "ballot_used": ("questionnaires/respond/ballot_used.html", 410),
+    "ballot_required": ("questionnaires/respond/ballot_required.html", 400),
+}
+
+
+def _point(token: str) -> CollectionPoint | None:
+    return (
+        CollectionPoint.objects.select_related("campaign", "unit", "questionnaire")
+        .filter(token=token)
+        .first()
+    )
+
+
+def _cookie_name(point: CollectionPoint) -> str:
+    return f"answered_{point.pk}"
+
+
+def _already_answered(request: HttpRequest, point: CollectionPoint) -> bool:
+    if point.campaign.access_mode != Campaign.AccessMode.OPEN:
+        return False
+    try:
+        request.get_signed_cookie(_cookie_name(point), salt=_COOKIE_SALT)
+    except (KeyError, signing.BadSignature):
+        return False
+    return True
+
+
+def _refusal(
+    request: HttpRequest, code: str, point: CollectionPoint | None
+) -> HttpResponse:
+    template, status = REFUSAL_PAGES[code]
+    return render(request, template, {"point": point}, status=status)
+
+
+def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
+    """The form's fields in the API's answer shape, so one validator serves both."""
+
+    def number(value: str) -> int | str:
+        return int(value) if value.isdigit() else value
+
+    answers = []
+    for question in spec.questions:
+        name = f"q{question.id}"
+        if question.kind == Question.Kind.SCALE:
+            value = data.get(name, "")
+            if value:
+                answers.append({"question": question.id, "level": value})
+        elif question.kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+            values = [number(v) for v in data.getlist(name) if v]
+            if values:
+                answers.append({"question": question.id, "options": values})
+        else:
+            value = data.get(name, "")
+            if value.strip():
+                answers.append({"question": question.id, "text": value})
+    return answers
+
+
+def _render_form(
+    request: HttpRequest,
+    point: CollectionPoint,
+    *,
+    ballot: str | None,
+    errors: dict[int, list[str]] | None = None,
+    general_errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    spec = form_spec(point.questionnaire)
+    data = request.POST if request.method == "POST" else None
+    questions = []
+    for question in spec.questions:
+        name = f"q{question.id}"
+        chosen = set(data.getlist(name)) if data is not None else set()
+        questions.append(
+            {
+                "spec": question,
+                "name": name,
+                "chosen": chosen,
+                "text": data.get(name, "") if data is not None else "",
+                "errors": (errors or {}).get(question.id, []),
+            }
+        )
+    commitments = point.unit.commitments.filter(campaign=point.campaign).values_list(
+        "text", flat=True
+    )
+    context = {
+        "point": point,
+        "spec": spec,
+        "questions": questions,
+        "commitments": list(commitments),
+        "ballot": ballot,
+        "ballot_mode": point.campaign.access_mode == Campaign.AccessMode.BALLOT,
+        "nonce": (data.get("nonce") if data is not None else None)
+        or secrets.token_urlsafe(18),
+        "general_errors": general_errors or [],
+        "text_max": Question.TEXT_MAX_LENGTH,
+    }
+    return render(request, "questionnaires/respond/form.html", context, status=status)
+
+
+def _answer(
+    request: HttpRequest, point: CollectionPoint, *, ballot: str | None
+) -> HttpResponse:
+    state = point_state(point)
+    if state != "open":
+        return _refusal(request, state, point)
+    if _already_answered(request, point):
+        return render(
+            request, "questionnaires/respond/already_answered.html", {"point": point}
+        )
+    if request.method != "POST":
+        return _render_form(request, point, ballot=ballot)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        return render(
+            request,
+            "questionnaires/respond/too_large.html",
+            {"point": point},
+            status=413,
+        )
+    spec = form_spec(point.questionnaire)
+    submitted_ballot = ballot or request.POST.get("ballot", "")
+    try:
+        response_submit(
+            point=point,
+            answers=_answers_from_form(spec, request.POST),
+            nonce=request.POST.get("nonce"),
+            ballot=submitted_ballot,
+            client_address=client_address(request),
+        )
+    except SubmissionInvalid as invalid:
+        general = [
+            message
+            for path, messages in invalid.errors.by_path.items()
+            if not path.startswith(("answers.", "questions."))
+            for message in messages
+        ]
+        return _render_form(
+            request,
+            point,
+            ballot=ballot,
+            errors=invalid.errors.by_question,
+            general_errors=general or [_("请检查标出的题目。")],
+            status=400,
+        )
+    except SubmissionRefused as refused:
+        return _refusal(request, refused.code, point)
+    done = redirect("respond-done", token=point.token)
+    if point.campaign.access_mode == Campaign.AccessMode.OPEN:
+        lifetime = max(
+            int((point.campaign.closes_at - point.campaign.opens_at).total_seconds()),
+            60,
+        )
+        done.set_signed_cookie(
+            _cookie_name(point),
+            "1",
+            salt=_COOKIE_SALT,
+            max_age=lifetime,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return done
+
+
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def point_form(request: HttpRequest, token: str) -> HttpResponse:
+    point = _point(token)
+    if point is None:
+        return render(request, "questionnaires/respond/unknown_point.html", status=404)
+    return _answer(request, point, ballot=None)
+
+
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def ballot_form(request: HttpRequest, code: str) -> HttpResponse:
+    point = ballot_point(code)
+    if point is None:
+        return _refusal(request, "ballot_unknown", None)
+    if ballot_is_used(code):
+        return _refusal(request, "ballot_used", point)
+    return _answer(request, point, ballot=code)
+
+
+@require_safe
+def done(request: HttpRequest, token: str) -> HttpResponse:
+    point = _point(token)
+    if point is None:
+        return render(request, "questionnaires/respond/unknown_point.html", status=404)
+    return render(request, "questionnaires/respond/done.html", {"point": point})

@@ -1,0 +1,521 @@
+"""Workflows of collection: questionnaire versions, rounds, points, ballots, submissions."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from organizations.models import Unit
+
+from . import ballots
+from .forms_spec import NONCE_PATTERN, AnswerErrors, form_spec, validate_answers
+from .models import (
+    Answer,
+    BallotCode,
+    Campaign,
+    CollectionPoint,
+    Dimension,
+    Option,
+    Question,
+    Questionnaire,
+    Response,
+    Scale,
+    SubmissionNonce,
+)
+from .ratelimit import allow_submission
+
+
+class ServiceError(Exception):
+    """A refusal with a message for people and a stable code for programs."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class StateError(ServiceError):
+    code = "state"
+
+
+# --- Questionnaires -------------------------------------------------------------
+
+
+def questionnaire_create(*, spec: dict[str, Any]) -> Questionnaire:
+    """Create a draft version from a nested spec (the templates' and the API's shape).
+
+    ``spec``: key, title, description, target_kind, dimensions: [{code, title,
+    questions: [...]}], questions: [...] (without a dimension). A question: code,
+    kind, text, help_text, required, headline, scale (key), options: [label, …].
+    """
+    with transaction.atomic():
+        version = (
+            Questionnaire.objects.filter(key=spec["key"]).aggregate(v=Max("version"))[
+                "v"
+            ]
+            or 0
+        ) + 1
+        questionnaire = Questionnaire.objects.create(
+            key=spec["key"],
+            version=version,
+            title=spec["title"],
+            description=spec.get("description", ""),
+            target_kind=spec["target_kind"],
+        )
+        order = 0
+        groups = []
+        for d_order, dim in enumerate(spec.get("dimensions", [])):
+            dimension = Dimension.objects.create(
+                questionnaire=questionnaire,
+                code=dim["code"],
+                title=dim["title"],
+                order=d_order,
+            )
+            groups.append((dimension, dim.get("questions", [])))
+        # Questions outside the dimensions (总体评价, 意见和建议) come last.
+        groups.append((None, spec.get("questions", [])))
+        scales = {scale.key: scale for scale in Scale.objects.all()}
+        for dimension, questions in groups:
+            for item in questions:
+                order += 1
+                scale_key = item.get("scale")
+                if item["kind"] == Question.Kind.SCALE and scale_key not in scales:
+                    raise ServiceError(_("未知的量表：%(key)s。") % {"key": scale_key})
+                question = Question.objects.create(
+                    questionnaire=questionnaire,
+                    dimension=dimension,
+                    code=item["code"],
+                    kind=item["kind"],
+                    text=item["text"],
+                    help_text=item.get("help_text", ""),
+                    required=item.get("required", False),
+                    headline=item.get("headline", False),
+                    scale=scales[scale_key]
+                    if item["kind"] == Question.Kind.SCALE
+                    else None,
+                    order=order,
+                )
+                Option.objects.bulk_create(
+                    Option(question=question, label=label, order=i)
+                    for i, label in enumerate(item.get("options", []))
+                )
+    return questionnaire
+
+
+def questionnaire_publish(*, questionnaire: Questionnaire) -> Questionnaire:
+    """Freeze a draft. From here on the database refuses any change to it."""
+    if questionnaire.is_published:
+        raise StateError(_("该版本已发布。"), code="already_published")
+    questions = list(questionnaire.questions.prefetch_related("options"))
+    if not questions:
+        raise ServiceError(_("问卷没有题目，不能发布。"))
+    for question in questions:
+        if question.kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+            if len(question.options.all()) < 2:
+                raise ServiceError(
+                    _("选择题“%(text)s”至少需要两个选项。") % {"text": question.text}
+                )
+    questionnaire.published_at = timezone.now()
+    questionnaire.save(update_fields=["published_at"])
+    return questionnaire
+
+
+def questionnaire_spec(questionnaire: Questionnaire) -> dict[str, Any]:
+    """The nested spec of a version, as :func:`questionnaire_create` takes it."""
+
+    def question_spec(question: Question) -> dict[str, Any]:
+        return {
+            "code": question.code,
+            "kind": question.kind,
+            "text": question.text,
+            "help_text": question.help_text,
+            "required": question.required,
+            "headline": question.headline,
+            "scale": question.scale.key if question.scale else None,
+            "options": [option.label for option in question.options.all()],
+        }
+
+    questions = questionnaire.questions.select_related("scale").prefetch_related(
+        "options"
+    )
+    return {
+        "key": questionnaire.key,
+        "title": questionnaire.title,
+        "description": questionnaire.description,
+        "target_kind": questionnaire.target_kind,
+        "questions": [question_spec(q) for q in questions if q.dimension_id is None],
+        "dimensions": [
+            {
+                "code": dimension.code,
+                "title": dimension.title,
+                "questions": [
+                    question_spec(q)
+                    for q in questions
+                    if q.dimension_id == dimension.id
+                ],
+            }
+            for dimension in questionnaire.dimensions.all()
+        ],
+    }
+
+
+def questionnaire_new_version(*, questionnaire: Questionnaire) -> Questionnaire:
+    """A new draft copied from a published version; answers keep the old one."""
+    if not questionnaire.is_published:
+        raise StateError(_("草稿可以直接修改，无需新建版本。"), code="is_draft")
+    if Questionnaire.objects.drafts().filter(key=questionnaire.key).exists():
+        raise StateError(_("该问卷已有一个未发布的草稿版本。"), code="draft_exists")
+    return questionnaire_create(spec=questionnaire_spec(questionnaire))
+
+
+def questionnaire_replace_draft(
+    *, questionnaire: Questionnaire, spec: dict[str, Any]
+) -> Questionnaire:
+    """Replace a draft's content with ``spec`` (same key and version)."""
+    if questionnaire.is_published:
+        raise StateError(_("已发布的问卷不能修改；请新建版本。"), code="frozen")
+    with transaction.atomic():
+        key, version = questionnaire.key, questionnaire.version
+        questionnaire.delete()
+        created = questionnaire_create(spec={**spec, "key": key})
+        if created.version != version:
+            Questionnaire.objects.filter(pk=created.pk).update(version=version)
+            created.version = version
+    return created
+
+
+# --- Rounds ---------------------------------------------------------------------
+
+
+def _token() -> str:
+    # 9 random bytes: 72 bits in 12 URL-safe characters, short enough for a small QR.
+    return secrets.token_urlsafe(9)
+
+
+def campaign_open(
+    *, campaign: Campaign, now: datetime | None = None
+) -> list[CollectionPoint]:
+    """draft → open: create one collection point per evaluated unit."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise StateError(
+                _("只有草稿状态的轮次可以开启（当前：%(s)s）。")
+                % {"s": campaign.get_status_display()}
+            )
+        choices = {
+            choice.unit_kind: choice.questionnaire
+            for choice in campaign.questionnaire_choices.select_related("questionnaire")
+        }
+        if not choices:
+            raise ServiceError(_("请先为至少一类单位指定问卷。"))
+        unpublished = [q.title for q in choices.values() if not q.is_published]
+        if unpublished:
+            raise ServiceError(
+                _("问卷尚未发布：%(t)s。") % {"t": "、".join(unpublished)}
+            )
+        units = (
+            Unit.objects.subtree_of([campaign.organizer_id])
+            .active()
+            .filter(kind__in=list(choices))
+            .order_by("sort_order", "code")
+        )
+        points = CollectionPoint.objects.bulk_create(
+            CollectionPoint(
+                campaign=campaign,
+                unit=unit,
+                questionnaire=choices[unit.kind],
+                token=_token(),
+            )
+            for unit in units
+        )
+        if not points:
+            raise ServiceError(_("没有可评议的单位。"))
+        campaign.status = Campaign.Status.OPEN
+        campaign.opened_at = now or timezone.now()
+        campaign.save(update_fields=["status", "opened_at"])
+    return points
+
+
+def _move(campaign: Campaign, *, source: str, target: str, stamp: str) -> Campaign:
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != source:
+            raise StateError(
+                _("当前状态“%(s)s”不能执行此操作。")
+                % {"s": locked.get_status_display()}
+            )
+        locked.status = target
+        setattr(locked, stamp, timezone.now())
+        locked.save(update_fields=["status", stamp])
+    return locked
+
+
+def campaign_close(*, campaign: Campaign) -> Campaign:
+    return _move(
+        campaign,
+        source=Campaign.Status.OPEN,
+        target=Campaign.Status.CLOSED,
+        stamp="closed_at",
+    )
+
+
+def campaign_publish(*, campaign: Campaign) -> Campaign:
+    """closed → published: units may now read their results."""
+    return _move(
+        campaign,
+        source=Campaign.Status.CLOSED,
+        target=Campaign.Status.PUBLISHED,
+        stamp="published_at",
+    )
+
+
+# --- Ballots --------------------------------------------------------------------
+
+
+def ballots_issue(*, point: CollectionPoint, count: int) -> list[str]:
+    """Create ``count`` single-use codes for a point; returns the plain codes.
+
+    Only keyed hashes are stored: the returned codes exist nowhere else, so the
+    caller prints them (questionnaires.posters.ballot_sheets_pdf) and drops them.
+    """
+    if point.campaign.access_mode != Campaign.AccessMode.BALLOT:
+        raise ServiceError(_("该轮次不是一人一票方式，无需选票码。"))
+    if point.campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.OPEN):
+        raise StateError(_("轮次已结束，不能再发放选票。"))
+    if not 1 <= count <= 20000:
+        raise ServiceError(_("一次发放 1 到 20000 张。"))
+    codes = [ballots.new_code() for _ in range(count)]
+    today = timezone.localdate()
+    BallotCode.objects.bulk_create(
+        BallotCode(point=point, code_hash=ballots.code_hash(code), issued_on=today)
+        for code in codes
+    )
+    return codes
+
+
+def ballot_point(raw_code: object) -> CollectionPoint | None:
+    """The point a ballot code belongs to, used or not; None for a malformed or unknown code."""
+    code = ballots.normalise(raw_code)
+    if code is None:
+        return None
+    ballot = (
+        BallotCode.objects.filter(code_hash=ballots.code_hash(code))
+        .select_related("point__campaign", "point__unit")
+        .first()
+    )
+    return ballot.point if ballot else None
+
+
+def ballot_is_used(raw_code: object) -> bool:
+    code = ballots.normalise(raw_code)
+    return bool(
+        code
+        and BallotCode.objects.filter(
+            code_hash=ballots.code_hash(code), used_on__isnull=False
+        ).exists()
+    )
+
+
+# --- Submissions ----------------------------------------------------------------
+
+
+class SubmissionRefused(ServiceError):
+    """Nothing was stored. ``code``: not_open, closed, ballot_required, ballot_unknown,
+    ballot_used, rate_limited."""
+
+
+class SubmissionInvalid(ServiceError):
+    code = "invalid"
+
+    def __init__(self, errors: AnswerErrors) -> None:
+        super().__init__(_("答卷有误，请检查标出的题目。"))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    stored: bool  # False: this nonce was already stored (a double tap); nothing new
+
+
+def point_state(point: CollectionPoint, now: datetime | None = None) -> str:
+    """open, not_open or closed, for the respondent pages."""
+    campaign = point.campaign
+    now = now or timezone.now()
+    if (
+        campaign.status == Campaign.Status.OPEN
+        and campaign.opens_at <= now < campaign.closes_at
+    ):
+        return "open"
+    if campaign.status in (Campaign.Status.DRAFT,) or (
+        campaign.status == Campaign.Status.OPEN and now < campaign.opens_at
+    ):
+        return "not_open"
+    return "closed"
+
+
+def response_submit(
+    *,
+    point: CollectionPoint,
+    answers: Any,
+    nonce: Any,
+    ballot: Any = None,
+    client_address: str = "",
+    now: datetime | None = None,
+) -> SubmitOutcome:
+    """Store one anonymous response with its answers, atomically, or refuse.
+
+    Order: the round is open; the flood limit; the nonce and the answers are valid;
+    then in one transaction the nonce is recorded (a repeat means a double tap:
+    nothing more is stored), the ballot is consumed with a conditional UPDATE, and
+    the response and answers are inserted. Any refusal stores nothing.
+    """
+    now = now or timezone.now()
+    state = point_state(point, now)
+    if state != "open":
+        message = (
+            _("本轮评议尚未开始。") if state == "not_open" else _("本轮评议已结束。")
+        )
+        raise SubmissionRefused(message, code=state)
+    if not allow_submission(point.pk, client_address):
+        raise SubmissionRefused(_("提交过于频繁，请稍后再试。"), code="rate_limited")
+    ballot_mode = point.campaign.access_mode == Campaign.AccessMode.BALLOT
+    ballot_code = ballots.normalise(ballot) if ballot_mode else None
+    if ballot_mode and ballot_code is None:
+        if ballot in (None, ""):
+            raise SubmissionRefused(
+                _("本轮评议需凭选票码作答。"), code="ballot_required"
+            )
+        raise SubmissionRefused(_("选票码无效。"), code="ballot_unknown")
+
+    errors = AnswerErrors()
+    if not isinstance(nonce, str) or not NONCE_PATTERN.match(nonce):
+        errors.add("nonce", _("缺少或无效的提交标识（nonce）。"))
+    spec = form_spec(point.questionnaire)
+    clean, answer_errors = validate_answers(spec, answers)
+    for path, messages in answer_errors.by_path.items():
+        for message in messages:
+            errors.add(path, message)
+    errors.by_question.update(answer_errors.by_question)
+    if errors:
+        raise SubmissionInvalid(errors)
+    if not clean:
+        errors.add("answers", _("请至少回答一道题。"))
+        raise SubmissionInvalid(errors)
+
+    local = timezone.localtime(now)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SubmissionNonce.objects.create(nonce=nonce, seen_on=local.date())
+        except IntegrityError:
+            return SubmitOutcome(stored=False)
+        if ballot_mode:
+            used = BallotCode.objects.filter(
+                point=point,
+                code_hash=ballots.code_hash(ballot_code),
+                used_on__isnull=True,
+            ).update(used_on=local.date())
+            if used != 1:
+                known = BallotCode.objects.filter(
+                    point=point, code_hash=ballots.code_hash(ballot_code)
+                ).exists()
+                # Raising inside the atomic block rolls the nonce back as well.
+                raise SubmissionRefused(
+                    _("该选票码已使用。") if known else _("选票码无效。"),
+                    code="ballot_used" if known else "ballot_unknown",
+                )
+        hourly = getattr(settings, "RESPONSE_TIME_RESOLUTION", "day") == "hour"
+        response = Response.objects.create(
+            point=point,
+            questionnaire_id=spec.questionnaire_id,
+            submitted_on=local.date(),
+            submitted_hour=local.hour if hourly else None,
+        )
+        rows = []
+        for answer in clean:
+            base = {
+                "response": response,
+                "point": point,
+                "question_id": answer.question_id,
+            }
+            if answer.level_id is not None:
+                rows.append(Answer(**base, level_id=answer.level_id))
+            elif answer.option_ids:
+                rows.extend(
+                    Answer(**base, option_id=option) for option in answer.option_ids
+                )
+            else:
+                rows.append(Answer(**base, text=answer.text))
+        Answer.objects.bulk_create(rows)
+    return SubmitOutcome(stored=True)
+
+
+# --- Commitments ----------------------------------------------------------------
+
+
+def commitments_replace(*, campaign: Campaign, unit: Unit, texts: list[str]) -> None:
+    """Replace a unit's commitments (承诺) for a round with ``texts``, in order."""
+    from .models import Commitment
+
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.OPEN):
+        raise StateError(_("轮次已结束，承诺不能再修改。"), code="closed")
+    with transaction.atomic():
+        Commitment.objects.filter(campaign=campaign, unit=unit).delete()
+        Commitment.objects.bulk_create(
+            Commitment(campaign=campaign, unit=unit, text=text, order=i)
+            for i, text in enumerate(texts)
+        )
+
+
+# --- Scales ---------------------------------------------------------------------
+
+
+def scale_create(
+    *, key: str, name: str, description: str, levels: list[dict[str, Any]]
+) -> Scale:
+    from .models import ScaleLevel
+
+    with transaction.atomic():
+        scale = Scale.objects.create(key=key, name=name, description=description)
+        ScaleLevel.objects.bulk_create(
+            ScaleLevel(scale=scale, **{**level, "order": level.get("order", i)})
+            for i, level in enumerate(levels)
+        )
+    return scale
+
+
+def scale_update(
+    *, scale: Scale, name: str, description: str, levels: list[dict[str, Any]]
+) -> Scale:
+    """Rename a scale or change its scores; codes, labels and classes stay fixed,
+    since published questionnaires and their answers refer to them."""
+    current = {level.code: level for level in scale.levels.all()}
+    if sorted(current) != sorted(level["code"] for level in levels):
+        raise ServiceError(_("不能增删量表选项；请新建量表。"), code="levels_fixed")
+    for level in levels:
+        existing = current[level["code"]]
+        if level["label"] != existing.label or level["polarity"] != existing.polarity:
+            raise ServiceError(
+                _("选项文字和类别不能修改，只能修改分值。"), code="levels_fixed"
+            )
+    with transaction.atomic():
+        scale.name, scale.description = name, description
+        scale.save(update_fields=["name", "description"])
+        for level in levels:
+            existing = current[level["code"]]
+            if existing.score != level.get("score"):
+                existing.score = level.get("score")
+                existing.save(update_fields=["score"])
+    return scale

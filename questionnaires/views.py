@@ -1,0 +1,245 @@
+"""Management pages for rounds: points, QR codes, posters, ballots and commitments."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from organizations.access import scope_for
+
+from . import ballots
+from .models import Campaign, CollectionPoint, Commitment
+from .services import (
+    ServiceError,
+    ballots_issue,
+    campaign_close,
+    campaign_open,
+    campaign_publish,
+    commitments_replace,
+)
+
+POSTER_INSTRUCTION = gettext_lazy("请用手机扫描二维码，匿名评价，约 1 分钟")
+
+
+def _visible_point(request: HttpRequest, point_id: int) -> CollectionPoint:
+    scope = scope_for(request.user)
+    return get_object_or_404(
+        CollectionPoint.objects.select_related("campaign", "unit").filter(
+            unit__in=scope.visible_units()
+        ),
+        pk=point_id,
+    )
+
+
+def _visible_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.for_scope(scope_for(request.user)), pk=campaign_id
+    )
+
+
+def _poster(point: CollectionPoint):
+    from .posters import Poster
+
+    url = point.public_url
+    return Poster(
+        unit_name=point.unit.name,
+        campaign_title=point.campaign.title,
+        instruction=str(POSTER_INSTRUCTION),
+        url=url,
+        short_url=url.split("://", 1)[-1],
+    )
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_safe
+def point_qr(request: HttpRequest, point_id: int, fmt: str) -> HttpResponse:
+    from .qr import qr_png, qr_svg
+
+    point = _visible_point(request, point_id)
+    if fmt == "svg":
+        return HttpResponse(qr_svg(point.public_url), content_type="image/svg+xml")
+    if fmt == "png":
+        return HttpResponse(qr_png(point.public_url), content_type="image/png")
+    raise Http404
+
+
+@login_required
+@require_safe
+def point_poster(request: HttpRequest, point_id: int) -> HttpResponse:
+    from .posters import posters_pdf
+
+    point = _visible_point(request, point_id)
+    return _pdf(
+        posters_pdf([_poster(point)], title=point.campaign.title),
+        f"poster-{point.pk}.pdf",
+    )
+
+
+@login_required
+@require_safe
+def campaign_posters(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    from .posters import posters_pdf
+
+    campaign = _visible_campaign(request, campaign_id)
+    points = (
+        campaign.points.filter(unit__in=scope_for(request.user).visible_units())
+        .select_related("unit", "campaign")
+        .order_by("unit__sort_order", "unit__code")
+    )
+    if not points:
+        raise Http404
+    content = posters_pdf([_poster(point) for point in points], title=campaign.title)
+    return _pdf(content, f"posters-{campaign.pk}.pdf")
+
+
+@login_required
+@require_safe
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = Campaign.objects.for_scope(scope_for(request.user)).order_by(
+        "-opens_at"
+    )
+    return render(
+        request, "questionnaires/campaign_list.html", {"campaigns": campaigns}
+    )
+
+
+@login_required
+@require_safe
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    campaign = _visible_campaign(request, campaign_id)
+    points = (
+        campaign.points.filter(unit__in=scope.visible_units())
+        .select_related("unit")
+        .annotate(
+            n_responses=Count("responses", distinct=True),
+            n_ballots=Count("ballots", distinct=True),
+            n_used=Count(
+                "ballots", filter=Q(ballots__used_on__isnull=False), distinct=True
+            ),
+        )
+        .order_by("unit__sort_order", "unit__code")
+    )
+    actionable = set(scope.actionable_units().values_list("pk", flat=True))
+    return render(
+        request,
+        "questionnaires/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "points": points,
+            "actionable": actionable,
+            "is_office": scope.can_administer(campaign.organizer_id),
+            # Response counts are the office's: a manager watching a small unit's
+            # counter tick could tell who has just answered.
+            "show_counts": scope.can_administer(campaign.organizer_id),
+        },
+    )
+
+
+@login_required
+@require_POST
+def campaign_transition(
+    request: HttpRequest, campaign_id: int, action: str
+) -> HttpResponse:
+    campaign = _visible_campaign(request, campaign_id)
+    if not scope_for(request.user).can_administer(campaign.organizer_id):
+        raise PermissionDenied
+    functions = {
+        "open": campaign_open,
+        "close": campaign_close,
+        "publish": campaign_publish,
+    }
+    if action not in functions:
+        raise Http404
+    try:
+        functions[action](campaign=campaign)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已更新轮次状态。"))
+    return redirect("manage-campaign", campaign_id=campaign.pk)
+
+
+class BallotForm(forms.Form):
+    count = forms.IntegerField(label=gettext_lazy("张数"), min_value=1, max_value=20000)
+
+
+@login_required
+@require_POST
+def point_ballots(request: HttpRequest, point_id: int) -> HttpResponse:
+    point = _visible_point(request, point_id)
+    if not scope_for(request.user).can_administer(point.campaign.organizer_id):
+        raise PermissionDenied
+    form = BallotForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写 1 到 20000 之间的张数。"))
+        return redirect("manage-campaign", campaign_id=point.campaign_id)
+    try:
+        codes = ballots_issue(point=point, count=form.cleaned_data["count"])
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("manage-campaign", campaign_id=point.campaign_id)
+    return _pdf(ballots.slips_pdf(point, codes), f"ballots-{point.pk}.pdf")
+
+
+class CommitmentsForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("承诺（每行一条）"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        max_length=5000,
+    )
+
+    def clean_text(self) -> list[str]:
+        lines = [
+            line.strip()
+            for line in self.cleaned_data["text"].splitlines()
+            if line.strip()
+        ]
+        if any(len(line) > 300 for line in lines):
+            raise forms.ValidationError(_("每条承诺最多 300 个字。"))
+        if len(lines) > 20:
+            raise forms.ValidationError(_("最多 20 条承诺。"))
+        return lines
+
+
+@login_required
+def commitments_edit(
+    request: HttpRequest, campaign_id: int, unit_id: int
+) -> HttpResponse:
+    campaign = _visible_campaign(request, campaign_id)
+    scope = scope_for(request.user)
+    unit = get_object_or_404(scope.actionable_units(), pk=unit_id)
+    editable = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN)
+    current = Commitment.objects.filter(campaign=campaign, unit=unit)
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied
+        form = CommitmentsForm(request.POST)
+        if form.is_valid():
+            commitments_replace(
+                campaign=campaign, unit=unit, texts=form.cleaned_data["text"]
+            )
+            messages.success(request, _("承诺已保存，将显示在评议页面上。"))
+            return redirect("manage-campaign", campaign_id=campaign.pk)
+    else:
+        form = CommitmentsForm(initial={"text": "\n".join(c.text for c in current)})
+    return render(
+        request,
+        "questionnaires/commitments_edit.html",
+        {"campaign": campaign, "unit": unit, "form": form, "editable": editable},
+    )
