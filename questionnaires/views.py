@@ -58,6 +58,10 @@ def _poster(point: CollectionPoint):
     )
 
 
+def _poster_band(campaign: Campaign) -> str:
+    return _("%(organizer)s 群众评议") % {"organizer": campaign.organizer.name}
+
+
 def _pdf(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -102,7 +106,9 @@ def campaign_posters(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
     if not points:
         raise Http404
-    content = posters_pdf([_poster(point) for point in points], title=campaign.title)
+    content = posters_pdf(
+        [_poster(point) for point in points], title=_poster_band(campaign)
+    )
     return _pdf(content, f"posters-{campaign.pk}.pdf")
 
 

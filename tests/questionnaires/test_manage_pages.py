@@ -1,0 +1,158 @@
+"""Management pages of rounds: scoping, transitions, commitments, ballots, QR codes, posters."""
+
+import io
+
+from questionnaires.models import BallotCode, Campaign, Commitment
+from tests.base import PersonaTestCase
+
+from .helpers import make_round, point_of
+
+
+class CampaignPageTests(PersonaTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.campaign = make_round(cls.school, title="秋季测评")
+        cls.point_a = point_of(cls.campaign, cls.window_a)
+        cls.point_b = point_of(cls.campaign, cls.unit_b)
+
+    def test_pages_need_a_login(self):
+        for url in (
+            "/manage/campaigns/",
+            f"/manage/campaigns/{self.campaign.pk}/",
+            f"/manage/points/{self.point_a.pk}/qr.png",
+        ):
+            response = self.client.get(url)
+            self.assertEqual(response.status_code, 302, url)
+
+    def test_a_manager_sees_the_round_and_only_its_own_points(self):
+        self.login(self.manager_a)
+        self.assertContains(self.client.get("/manage/campaigns/"), "秋季测评")
+        page = self.client.get(f"/manage/campaigns/{self.campaign.pk}/")
+        self.assertContains(page, "甲学院服务窗口")
+        self.assertNotContains(page, "乙机关党委")
+        self.assertNotContains(page, "结束评议")  # office-only action
+
+    def test_the_office_closes_a_round_from_the_page_and_a_manager_cannot(self):
+        self.login(self.manager_a)
+        url = f"/manage/campaigns/{self.campaign.pk}/transition/close/"
+        self.assertEqual(self.client.post(url).status_code, 403)
+        self.login(self.leader)
+        self.assertRedirects(
+            self.client.post(url), f"/manage/campaigns/{self.campaign.pk}/"
+        )
+        self.assertEqual(Campaign.objects.get(pk=self.campaign.pk).status, "closed")
+
+    def test_an_illegal_transition_shows_a_message_and_changes_nothing(self):
+        self.login(self.leader)
+        response = self.client.post(
+            f"/manage/campaigns/{self.campaign.pk}/transition/publish/", follow=True
+        )
+        self.assertContains(response, "不能执行此操作")
+        self.assertEqual(Campaign.objects.get(pk=self.campaign.pk).status, "open")
+
+    def test_a_manager_edits_the_commitments_of_its_own_unit(self):
+        self.login(self.manager_a)
+        url = f"/manage/campaigns/{self.campaign.pk}/units/{self.window_a.pk}/commitments/"
+        self.assertEqual(self.client.get(url).status_code, 200)
+        self.client.post(url, {"text": "当场办结\n\n一次告知  \n"})
+        self.assertEqual(
+            list(Commitment.objects.values_list("text", flat=True)),
+            ["当场办结", "一次告知"],
+        )
+
+    def test_a_manager_cannot_edit_another_units_commitments(self):
+        self.login(self.manager_a)
+        url = (
+            f"/manage/campaigns/{self.campaign.pk}/units/{self.unit_b.pk}/commitments/"
+        )
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.assertEqual(self.client.post(url, {"text": "越权"}).status_code, 404)
+        self.assertFalse(Commitment.objects.exists())
+
+    def test_an_overlong_commitment_is_refused(self):
+        self.login(self.manager_a)
+        url = f"/manage/campaigns/{self.campaign.pk}/units/{self.window_a.pk}/commitments/"
+        response = self.client.post(url, {"text": "长" * 301})
+        self.assertContains(response, "300")
+        self.assertFalse(Commitment.objects.exists())
+
+    def test_qr_codes_decode_to_the_points_url(self):
+        import zxingcpp
+        from PIL import Image
+
+        self.login(self.manager_a)
+        response = self.client.get(f"/manage/points/{self.point_a.pk}/qr.png")
+        self.assertEqual(response["Content-Type"], "image/png")
+        decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
+        self.assertEqual([d.text for d in decoded], [self.point_a.public_url])
+        svg = self.client.get(f"/manage/points/{self.point_a.pk}/qr.svg")
+        self.assertEqual(svg["Content-Type"], "image/svg+xml")
+        self.assertIn(b"<svg", svg.content)
+
+    def test_a_manager_cannot_fetch_another_units_qr_or_poster(self):
+        self.login(self.manager_a)
+        for suffix in ("qr.png", "qr.svg", "poster.pdf"):
+            self.assertEqual(
+                self.client.get(
+                    f"/manage/points/{self.point_b.pk}/{suffix}"
+                ).status_code,
+                404,
+            )
+
+    def test_posters_are_pdfs_one_page_per_point(self):
+        from pypdf import PdfReader
+
+        self.login(self.leader)
+        single = self.client.get(f"/manage/points/{self.point_a.pk}/poster.pdf")
+        self.assertEqual(single["Content-Type"], "application/pdf")
+        self.assertEqual(len(PdfReader(io.BytesIO(single.content)).pages), 1)
+        everything = self.client.get(
+            f"/manage/campaigns/{self.campaign.pk}/posters.pdf"
+        )
+        self.assertEqual(
+            len(PdfReader(io.BytesIO(everything.content)).pages),
+            self.campaign.points.count(),
+        )
+        self.login(self.manager_b)
+        mine = self.client.get(f"/manage/campaigns/{self.campaign.pk}/posters.pdf")
+        self.assertEqual(len(PdfReader(io.BytesIO(mine.content)).pages), 2)  # B and B-1
+
+
+class BallotPageTests(PersonaTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.campaign = make_round(
+            cls.school, mode="ballot", kinds={"branch": "wuhao-branch"}
+        )
+        cls.point = point_of(cls.campaign, cls.branch_a)
+
+    def test_the_office_issues_ballots_as_a_pdf_of_slips(self):
+        from pypdf import PdfReader
+
+        self.login(self.leader)
+        response = self.client.post(
+            f"/manage/points/{self.point.pk}/ballots/", {"count": 10}
+        )
+        self.assertEqual(response["Content-Type"], "application/pdf")
+        self.assertEqual(BallotCode.objects.filter(point=self.point).count(), 10)
+        self.assertEqual(
+            len(PdfReader(io.BytesIO(response.content)).pages), 2
+        )  # 8 slips a page
+
+    def test_managers_cannot_issue_ballots(self):
+        self.login(self.manager_a)
+        response = self.client.post(
+            f"/manage/points/{self.point.pk}/ballots/", {"count": 10}
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(BallotCode.objects.exists())
+
+    def test_a_bad_count_issues_nothing(self):
+        self.login(self.leader)
+        for count in ("0", "-3", "abc", "20001"):
+            self.client.post(
+                f"/manage/points/{self.point.pk}/ballots/", {"count": count}
+            )
+        self.assertFalse(BallotCode.objects.exists())
