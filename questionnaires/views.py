@@ -88,7 +88,7 @@ def point_poster(request: HttpRequest, point_id: int) -> HttpResponse:
 
     point = _visible_point(request, point_id)
     return _pdf(
-        posters_pdf([_poster(point)], title=point.campaign.title),
+        posters_pdf([_poster(point)], title=_poster_band(point.campaign)),
         f"poster-{point.pk}.pdf",
     )
 
