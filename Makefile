@@ -6,6 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
 PYTEST_ARGS ?=
+# With HOST=0.0.0.0 the QR codes point at this machine's LAN address, so a phone
+# on the same network can scan a poster.
+LAN_IP := $(shell hostname -I 2>/dev/null | awk '{print $$1}')
+QR_HOST := $(if $(filter 0.0.0.0,$(HOST)),$(or $(LAN_IP),127.0.0.1),$(HOST))
 
 .PHONY: run test serve lint format migrate demo clean
 
@@ -25,11 +29,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## run: install, migrate, load the demo into an empty database, serve on http://$(HOST):$(PORT)/
 run: export DEBUG ?= 1
+run: export PUBLIC_BASE_URL ?= http://$(QR_HOST):$(PORT)
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --responses 500
 	@echo ""
-	@echo "Open http://$(HOST):$(PORT)/  (log in at http://$(HOST):$(PORT)/accounts/login/)"
+	@echo "Open http://$(QR_HOST):$(PORT)/  (log in at http://$(QR_HOST):$(PORT)/accounts/login/)"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

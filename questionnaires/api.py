@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -239,10 +238,7 @@ class PointViewSet(
                 campaign=campaign, unit__in=scope.visible_units()
             )
             .select_related("unit")
-            .annotate(
-                n_ballots=Count("ballots"),
-                n_used=Count("ballots", filter=Q(ballots__used_on__isnull=False)),
-            )
+            .with_counts()
             .order_by("unit__sort_order", "unit__code")
         )
 

@@ -14,6 +14,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -395,6 +396,29 @@ class CampaignQuestionnaire(models.Model):
         return f"{self.campaign} · {self.get_unit_kind_display()}"
 
 
+class CollectionPointQuerySet(models.QuerySet["CollectionPoint"]):
+    def with_counts(self, *, responses: bool = False) -> CollectionPointQuerySet:
+        """Ballots issued and used (and responses), as subqueries: joining both
+        tables at once would multiply their rows."""
+
+        def count(model, **filters):
+            rows = (
+                model.objects.filter(point=models.OuterRef("pk"), **filters)
+                .order_by()
+                .values("point")
+                .annotate(n=models.Count("*"))
+                .values("n")
+            )
+            return Coalesce(models.Subquery(rows), 0)
+
+        queryset = self.annotate(
+            n_ballots=count(BallotCode), n_used=count(BallotCode, used_on__isnull=False)
+        )
+        if responses:
+            queryset = queryset.annotate(n_responses=count(Response))
+        return queryset
+
+
 class CollectionPoint(models.Model):
     """Where one unit is evaluated in one round: the QR code on its poster."""
 
@@ -405,6 +429,8 @@ class CollectionPoint(models.Model):
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT)
     token = models.CharField(max_length=32, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CollectionPointQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("评议点")

@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -131,13 +130,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     points = (
         campaign.points.filter(unit__in=scope.visible_units())
         .select_related("unit")
-        .annotate(
-            n_responses=Count("responses", distinct=True),
-            n_ballots=Count("ballots", distinct=True),
-            n_used=Count(
-                "ballots", filter=Q(ballots__used_on__isnull=False), distinct=True
-            ),
-        )
+        .with_counts(responses=True)
         .order_by("unit__sort_order", "unit__code")
     )
     actionable = set(scope.actionable_units().values_list("pk", flat=True))

@@ -156,3 +156,33 @@ class BallotPageTests(PersonaTestCase):
                 f"/manage/points/{self.point.pk}/ballots/", {"count": count}
             )
         self.assertFalse(BallotCode.objects.exists())
+
+
+class PointCountTests(PersonaTestCase):
+    def test_counts_of_ballots_and_responses_are_exact(self):
+        from questionnaires.services import ballots_issue, response_submit
+
+        from .helpers import full_answers
+
+        campaign = make_round(
+            self.school, mode="ballot", kinds={"branch": "wuhao-branch"}
+        )
+        point = point_of(campaign, self.branch_a)
+        codes = ballots_issue(point=point, count=3)
+        for i, code in enumerate(codes[:2]):
+            response_submit(
+                point=point,
+                answers=full_answers(point),
+                nonce=f"count-test-{i:010d}",
+                ballot=code,
+                client_address="x",
+            )
+        row = campaign.points.filter(pk=point.pk).with_counts(responses=True).get()
+        self.assertEqual((row.n_ballots, row.n_used, row.n_responses), (3, 2, 2))
+        api = (
+            self.api(self.leader)
+            .get(f"/api/v1/campaigns/{campaign.pk}/points/")
+            .json()["results"]
+        )
+        item = next(p for p in api if p["id"] == point.pk)
+        self.assertEqual((item["ballots_issued"], item["ballots_used"]), (3, 2))
