@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from .models import Question, Questionnaire
 
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True)

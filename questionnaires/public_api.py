@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from .forms_spec import form_spec
 from .models import Campaign, CollectionPoint
 from .ratelimit import client_address
-from .respond import MAX_BODY_BYTES
+from .respond import body_too_large
 from .services import SubmissionInvalid, SubmissionRefused, point_state, response_submit
 
 REFUSAL_STATUS = {
@@ -135,7 +135,7 @@ class PublicPointView(APIView):
         },
     )
     def post(self, request: Request, token: str) -> Response:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        if body_too_large(request):
             return _error(
                 _("提交内容超过 64 KB。"),
                 "too_large",
@@ -178,5 +178,14 @@ class PublicPointView(APIView):
         except SubmissionInvalid as invalid:
             return _error(invalid.message, invalid.code, 400, invalid.errors.by_path)
         except SubmissionRefused as refused:
-            return _error(refused.message, refused.code, REFUSAL_STATUS[refused.code])
+            # A refused ballot is a bad field of the body; the other refusals are
+            # about the round or the client, not about any one field.
+            errors = (
+                {"ballot": [refused.message]}
+                if refused.code.startswith("ballot_")
+                else None
+            )
+            return _error(
+                refused.message, refused.code, REFUSAL_STATUS[refused.code], errors
+            )
         return Response({"stored": outcome.stored}, status=status.HTTP_201_CREATED)

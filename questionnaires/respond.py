@@ -6,7 +6,9 @@ slip; ``/s/<token>/done/`` thanks. Every refusal has its own page and stores not
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -14,10 +16,10 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .forms_spec import FormSpec, form_spec
+from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
 from .models import Campaign, CollectionPoint, Question
 from .ratelimit import client_address
 from .services import (
@@ -39,8 +41,33 @@ REFUSAL_PAGES = {
     "rate_limited": ("questionnaires/respond/rate_limited.html", 429),
     "ballot_unknown": ("questionnaires/respond/ballot_unknown.html", 404),
     "ballot_used": ("questionnaires/respond/ballot_used.html", 410),
-    "ballot_required": ("questionnaires/respond/ballot_required.html", 400),
 }
+# A code typed into the point's form: shown next to the field, answers kept.
+TYPED_BALLOT_REFUSALS = ("ballot_required", "ballot_unknown")
+
+
+def body_too_large(request: HttpRequest) -> bool:
+    """Judged on the declared length, so nothing reads an oversized body."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES
+    except ValueError:  # Django reads a malformed length as no body at all
+        return False
+
+
+def _limit_body(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse a body over 64 KB before the CSRF check parses it.
+
+    The middleware's check would read and parse the whole form first (file parts
+    too, to disk), so the view is exempt from it and checks CSRF itself afterwards.
+    """
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and body_too_large(request):
+            return render(request, "questionnaires/respond/too_large.html", status=413)
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(limited)
 
 
 def _point(token: str) -> CollectionPoint | None:
@@ -76,7 +103,10 @@ def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
     """The form's fields in the API's answer shape, so one validator serves both."""
 
     def number(value: str) -> int | str:
-        return int(value) if value.isdigit() else value
+        # Plain digits only: int() refuses "²" and strings of thousands of digits.
+        if value.isascii() and value.isdigit() and len(value) <= 18:
+            return int(value)
+        return value
 
     answers = []
     for question in spec.questions:
@@ -90,7 +120,8 @@ def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
             if values:
                 answers.append({"question": question.id, "options": values})
         else:
-            value = data.get(name, "")
+            # Browsers count a line break once against maxlength but send CR LF.
+            value = data.get(name, "").replace("\r\n", "\n")
             if value.strip():
                 answers.append({"question": question.id, "text": value})
     return answers
@@ -103,6 +134,7 @@ def _render_form(
     ballot: str | None,
     errors: dict[int, list[str]] | None = None,
     general_errors: list[str] | None = None,
+    ballot_errors: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     spec = form_spec(point.questionnaire)
@@ -120,6 +152,11 @@ def _render_form(
                 "errors": (errors or {}).get(question.id, []),
             }
         )
+    # Resending the same nonce is right (nothing was stored under it) unless the
+    # posted one is malformed: then the form could never be sent.
+    nonce = data.get("nonce", "") if data is not None else ""
+    if not NONCE_PATTERN.fullmatch(nonce):
+        nonce = secrets.token_urlsafe(18)
     commitments = point.unit.commitments.filter(campaign=point.campaign).values_list(
         "text", flat=True
     )
@@ -130,9 +167,9 @@ def _render_form(
         "commitments": list(commitments),
         "ballot": ballot,
         "ballot_mode": point.campaign.access_mode == Campaign.AccessMode.BALLOT,
-        "nonce": (data.get("nonce") if data is not None else None)
-        or secrets.token_urlsafe(18),
+        "nonce": nonce,
         "general_errors": general_errors or [],
+        "ballot_errors": ballot_errors or [],
         "text_max": Question.TEXT_MAX_LENGTH,
     }
     return render(request, "questionnaires/respond/form.html", context, status=status)
@@ -150,13 +187,6 @@ def _answer(
         )
     if request.method != "POST":
         return _render_form(request, point, ballot=ballot)
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
-        return render(
-            request,
-            "questionnaires/respond/too_large.html",
-            {"point": point},
-            status=413,
-        )
     spec = form_spec(point.questionnaire)
     submitted_ballot = ballot or request.POST.get("ballot", "")
     try:
@@ -183,6 +213,14 @@ def _answer(
             status=400,
         )
     except SubmissionRefused as refused:
+        if ballot is None and refused.code in TYPED_BALLOT_REFUSALS:
+            return _render_form(
+                request,
+                point,
+                ballot=None,
+                ballot_errors=[refused.message],
+                status=400,
+            )
         return _refusal(request, refused.code, point)
     done = redirect("respond-done", token=point.token)
     if point.campaign.access_mode == Campaign.AccessMode.OPEN:
@@ -202,6 +240,7 @@ def _answer(
     return done
 
 
+@_limit_body
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def point_form(request: HttpRequest, token: str) -> HttpResponse:
@@ -211,13 +250,16 @@ def point_form(request: HttpRequest, token: str) -> HttpResponse:
     return _answer(request, point, ballot=None)
 
 
+@_limit_body
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def ballot_form(request: HttpRequest, code: str) -> HttpResponse:
     point = ballot_point(code)
     if point is None:
         return _refusal(request, "ballot_unknown", None)
-    if ballot_is_used(code):
+    # On POST the service decides, checking the nonce first: a double tap of a
+    # just-used ballot then lands on the thanks page, not on "already used".
+    if request.method != "POST" and ballot_is_used(code):
         return _refusal(request, "ballot_used", point)
     return _answer(request, point, ballot=code)
 

@@ -400,7 +400,7 @@ def response_submit(
         raise SubmissionRefused(_("选票码无效。"), code="ballot_unknown")
 
     errors = AnswerErrors()
-    if not isinstance(nonce, str) or not NONCE_PATTERN.match(nonce):
+    if not isinstance(nonce, str) or not NONCE_PATTERN.fullmatch(nonce):
         errors.add("nonce", _("缺少或无效的提交标识（nonce）。"))
     spec = form_spec(point.questionnaire)
     clean, answer_errors = validate_answers(spec, answers)
