@@ -1,0 +1,169 @@
+"""Comparing units fairly: empirical-Bayes shrinkage and funnel-plot limits.
+
+METHODS.md §3: units are never ranked on raw p̂ (a unit with 4 of 4 satisfied
+would top the list); they are ranked on beta-binomial posterior means and shown
+on a funnel plot of p̂ against n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import minimize
+from scipy.special import digamma, expit, logit
+from scipy.stats import betabinom, binom
+
+from ._arrays import FloatArray, as_counts, check_probability, proportion
+
+# Bounds of the between-unit "prior sample size" M = α + β. Below 1e-6 every
+# unit keeps its own rate. Reaching 1e7 means the data want M → ∞ (complete
+# pooling); betabinom.logpmf also loses precision beyond that, so the optimiser
+# is stopped there rather than trusted.
+_LOG_M_BOUNDS = (float(np.log(1e-6)), float(np.log(1e7)))
+# The prior mean is kept 2e-9 away from 0 and 1, where β or α would vanish.
+_LOGIT_MU_BOUNDS = (-20.0, 20.0)
+
+ShrinkageStatus = Literal["fitted", "complete_pooling", "not_fitted"]
+
+
+@dataclass(frozen=True)
+class ShrinkageFit:
+    """Posterior means per unit and the fitted beta prior.
+
+    ``status``: ``fitted`` (α, β by maximum likelihood); ``complete_pooling``
+    (the likelihood is largest as α + β → ∞, i.e. the units differ no more than
+    binomial noise: every posterior mean is the pooled rate, α = β = inf);
+    ``not_fitted`` (fewer than two units with answers, or all of them at 0% or
+    all at 100%: the raw rates are returned unchanged, α = β = NaN).
+    """
+
+    posterior_mean: FloatArray
+    alpha: float
+    beta: float
+    prior_mean: float
+    status: ShrinkageStatus
+
+
+def _negative_log_likelihood(
+    theta: FloatArray, k: FloatArray, n: FloatArray, weight: FloatArray
+) -> tuple[float, FloatArray]:
+    """−log L and its gradient in θ = (logit μ, log M), α = μM, β = (1 − μ)M."""
+    mu = expit(theta[0])
+    m = np.exp(theta[1])
+    a, b = mu * m, (1 - mu) * m
+    log_lik = np.sum(weight * betabinom.logpmf(k, n, a, b))
+    common = digamma(m) - digamma(n + m)
+    d_a = np.sum(weight * (digamma(k + a) - digamma(a) + common))
+    d_b = np.sum(weight * (digamma(n - k + b) - digamma(b) + common))
+    d_logit_mu = m * mu * (1 - mu) * (d_a - d_b)
+    d_log_m = a * d_a + b * d_b
+    return -float(log_lik), -np.array([d_logit_mu, d_log_m])
+
+
+def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
+    """Empirical-Bayes posterior means from a beta-binomial fitted across units.
+
+    The prior Beta(α, β) is fitted by maximum likelihood of the beta-binomial
+    marginal (Skellam 1948; Griffiths 1973; empirical Bayes as in Efron & Morris
+    1975), ``scipy.stats.betabinom.logpmf`` maximised by L-BFGS-B with an
+    analytic gradient over (logit μ, log(α + β)), started from the method of
+    moments. Each unit's posterior mean is ``(k + α) / (n + α + β)``: between its
+    own rate and the prior mean μ = α / (α + β), and nearer its own rate the more
+    answers it has.
+
+    Units with ``n == 0`` are left out of the fit and get NaN: with no answers
+    there is nothing to rank.
+    """
+    k_arr, n_arr = as_counts(k, n)
+    posterior = np.full(k_arr.shape, np.nan)
+    answered = n_arr > 0
+    k_used, n_used = k_arr[answered], n_arr[answered]
+    pooled = float(k_used.sum() / n_used.sum()) if n_used.size else np.nan
+
+    if k_used.size < 2 or k_used.sum() in (0, n_used.sum()):
+        posterior[answered] = k_used / n_used
+        return ShrinkageFit(posterior, np.nan, np.nan, pooled, "not_fitted")
+
+    # Units with the same (k, n) contribute identical terms: fit on the
+    # distinct pairs, weighted, which makes 10,000 units cost what a few
+    # hundred do.
+    pairs, weight = np.unique(
+        np.stack([k_used, n_used], axis=1), axis=0, return_counts=True
+    )
+    k_fit, n_fit, weight = pairs[:, 0], pairs[:, 1], weight.astype(np.float64)
+
+    # Start from the method of moments: the spread of the rates beyond
+    # binomial noise estimates the intra-unit correlation ρ = 1 / (1 + M).
+    mu0 = float(np.clip(pooled, 1e-6, 1 - 1e-6))
+    excess = np.var(k_used / n_used) - mu0 * (1 - mu0) * np.mean(1 / n_used)
+    scale = mu0 * (1 - mu0) * (1 - np.mean(1 / n_used))
+    rho = float(np.clip(excess / scale, 1e-4, 0.99)) if scale > 0 else 0.5
+    start = np.array([logit(mu0), np.log(1 / rho - 1)])
+    result = minimize(
+        _negative_log_likelihood,
+        start,
+        args=(k_fit, n_fit, weight),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[_LOGIT_MU_BOUNDS, _LOG_M_BOUNDS],
+    )
+
+    # The likelihood's limit as α + β → ∞ is binomial at the pooled rate. If no
+    # finite prior beats it, the units are as alike as binomial noise allows
+    # and complete pooling is the maximum-likelihood answer.
+    pooled_log_lik = float(np.sum(weight * binom.logpmf(k_fit, n_fit, pooled)))
+    at_wall = result.x[1] >= _LOG_M_BOUNDS[1] - 1e-3
+    if at_wall or pooled_log_lik >= -result.fun - 1e-9 * abs(pooled_log_lik):
+        posterior[answered] = pooled
+        return ShrinkageFit(posterior, np.inf, np.inf, pooled, "complete_pooling")
+
+    mu = float(expit(result.x[0]))
+    m = float(np.exp(result.x[1]))
+    a, b = mu * m, (1 - mu) * m
+    posterior[answered] = (k_used + a) / (n_used + a + b)
+    return ShrinkageFit(posterior, a, b, mu, "fitted")
+
+
+def _interpolated_quantile(prob: float, n: FloatArray, target: float) -> FloatArray:
+    """Spiegelhalter's (2005, appendix A.1.1) interpolated binomial quantile.
+
+    ``r`` is the smallest count with ``P(R ≤ r) ≥ prob``; the limit is
+    ``r − α`` with ``α = (P(R ≤ r) − prob) / (P(R ≤ r) − P(R ≤ r − 1))``, which
+    smooths the staircase of plain integer quantiles into a funnel.
+    """
+    r = binom.ppf(prob, n, target)
+    upper_cdf = binom.cdf(r, n, target)
+    lower_cdf = binom.cdf(r - 1, n, target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = (upper_cdf - prob) / (upper_cdf - lower_cdf)
+    return r - alpha
+
+
+def funnel_limits(
+    n: ArrayLike, target: float, levels: Sequence[float] = (0.95, 0.998)
+) -> dict[float, tuple[FloatArray, FloatArray]]:
+    """Funnel-plot control limits for a proportion around ``target``.
+
+    Spiegelhalter (2005), "Funnel plots for comparing institutional
+    performance": for each level the ``(1 − level) / 2`` and ``(1 + level) / 2``
+    quantiles of Binomial(n, target), interpolated as in his appendix (not the
+    plain integer ``binom.ppf``), divided by ``n`` and clipped to [0, 1].
+    Returns ``{level: (lower, upper)}``; NaN where ``n == 0``.
+    """
+    target = check_probability(target, "target", open_interval=True)
+    n_arr = np.asarray(n, dtype=np.float64)
+    _, n_arr = as_counts(np.zeros_like(n_arr), n_arr)
+    limits: dict[float, tuple[FloatArray, FloatArray]] = {}
+    for level in levels:
+        level = check_probability(level, "level", open_interval=True)
+        bounds = []
+        for prob in ((1 - level) / 2, (1 + level) / 2):
+            count = _interpolated_quantile(prob, n_arr, target)
+            limit = np.clip(proportion(count, n_arr), 0.0, 1.0)
+            bounds.append(np.where(n_arr > 0, limit, np.nan))
+        limits[level] = (bounds[0], bounds[1])
+    return limits
