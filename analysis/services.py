@@ -1,0 +1,198 @@
+"""Analysing a round: results, anonymity decisions and findings, in one transaction."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from questionnaires.models import Campaign
+from questionnaires.services import ServiceError, StateError
+
+from .models import AnalysisRun, Finding, Result
+from .results import (
+    Row,
+    build_rows,
+    compare_with_baseline,
+    compute_statistics,
+    method_settings,
+)
+from .suppression import suppress
+
+RESULT_FIELDS = [
+    "rate",
+    "rate_strict",
+    "rate_negative",
+    "awareness",
+    "score",
+    "score_ci_low",
+    "score_ci_high",
+    "ci_low",
+    "ci_high",
+    "exact_lower",
+    "p_value",
+    "q_value",
+    "prob_below",
+    "shrunk",
+    "baseline_rate",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "p_improved",
+    "cohens_h",
+    "mw_p",
+    "rank_biserial",
+]
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _result(run: AnalysisRun, row: Row, hidden: bool) -> Result:
+    figures = {name: _number(row.stats.get(name)) for name in RESULT_FIELDS}
+    return Result(
+        run=run,
+        level=row.level,
+        unit=row.unit,
+        category=row.category,
+        unit_kind=row.unit_kind,
+        dimension_code=row.dimension_code,
+        question_code=row.question_code,
+        label=row.label[:300],
+        source=row.source,
+        n_responses=row.n_responses,
+        n_answered=row.n_answered,
+        n_valid=row.n_valid,
+        n_satisfied=row.k,
+        n_top=row.k_strict,
+        n_negative=row.k_negative,
+        n_dont_know=row.n_dont_know,
+        level_counts=row.level_counts,
+        flag=row.stats.get("flag", ""),
+        suppressed=hidden,
+        baseline_n_valid=row.stats.get("baseline_n_valid"),
+        verdict=row.stats.get("verdict", ""),
+        **figures,
+    )
+
+
+def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
+    """Compute and store every result of a round, then create its findings.
+
+    Safe to re-run: each run is a new snapshot of results; findings that already
+    exist are left exactly as they are (their evidence is frozen).
+    """
+    rows, n_responses = build_rows(campaign)
+    compute_statistics(rows, campaign, seed=campaign.pk)
+    compare_with_baseline(rows, campaign)
+    hidden = suppress(rows, min_group_size=campaign.min_group_size)
+    with transaction.atomic():
+        run = AnalysisRun.objects.create(
+            campaign=campaign,
+            settings=method_settings(campaign),
+            n_responses=n_responses,
+        )
+        Result.objects.bulk_create(
+            (_result(run, row, id(row) in hidden) for row in rows), batch_size=1000
+        )
+        findings_create(run=run)
+    return run
+
+
+def _evidence(run: AnalysisRun, result: Result) -> dict[str, Any]:
+    return {
+        "run": run.pk,
+        "computed_at": run.created_at.isoformat(),
+        "level": result.level,
+        "n_responses": result.n_responses,
+        "n_valid": result.n_valid,
+        "n_satisfied": result.n_satisfied,
+        "rate": result.rate,
+        "rate_strict": result.rate_strict,
+        "ci": [result.ci_low, result.ci_high],
+        "p_value": result.p_value,
+        "q_value": result.q_value,
+        "flag": result.flag,
+        "prob_below": result.prob_below,
+        "settings": run.settings,
+    }
+
+
+def findings_create(*, run: AnalysisRun) -> list[Finding]:
+    """A finding for each RED unit, and each RED dimension of a unit with n ≥ the
+    flag threshold. Existing findings (same round, unit, trigger, dimension) are
+    kept untouched, so a re-run adds nothing and rewrites no evidence."""
+    campaign = run.campaign
+    created = []
+    red = run.results.filter(
+        level__in=[Result.Level.UNIT, Result.Level.DIMENSION],
+        flag="RED",
+        n_valid__gte=campaign.min_flag_size,
+    ).select_related("unit")
+    for result in red:
+        if result.level == Result.Level.UNIT:
+            title = _("总体满意率 %(rate).1f%%，显著低于目标 %(target).0f%%") % {
+                "rate": result.rate * 100,
+                "target": float(campaign.target) * 100,
+            }
+        else:
+            title = _("“%(dimension)s”满意率 %(rate).1f%%，显著低于目标") % {
+                "dimension": result.label,
+                "rate": result.rate * 100,
+            }
+        finding, was_created = Finding.objects.get_or_create(
+            campaign=campaign,
+            unit=result.unit,
+            trigger=Finding.Trigger.STATISTICAL,
+            dimension_code=result.dimension_code,
+            theme_key="",
+            defaults={
+                "dimension_title": result.label
+                if result.level == Result.Level.DIMENSION
+                else "",
+                "title": title,
+                "severity": Finding.Severity.HIGH
+                if result.rate is not None
+                and result.rate < float(campaign.target) - 0.10
+                else Finding.Severity.MEDIUM,
+                "evidence": _evidence(run, result),
+            },
+        )
+        if was_created:
+            created.append(finding)
+    return created
+
+
+def finding_decide(
+    *, finding: Finding, user, confirm: bool, comment: str = "", verification: str = ""
+) -> Finding:
+    """The office confirms a finding (it becomes rectification work) or dismisses it."""
+    if finding.status != Finding.Status.CANDIDATE:
+        raise StateError(
+            _("该问题已处理（%(s)s）。") % {"s": finding.get_status_display()},
+            code="decided",
+        )
+    if not confirm and not comment.strip():
+        raise ServiceError(_("排除问题需要说明理由。"), code="reason_required")
+    finding.status = Finding.Status.CONFIRMED if confirm else Finding.Status.DISMISSED
+    finding.decision_comment = comment.strip()
+    finding.verification = verification
+    finding.decided_by = user
+    finding.decided_at = timezone.now()
+    finding.save(
+        update_fields=[
+            "status",
+            "decision_comment",
+            "verification",
+            "decided_by",
+            "decided_at",
+        ]
+    )
+    return finding

@@ -1,0 +1,103 @@
+"""analyze_campaign on rounds with known truth."""
+
+import io
+
+from django.core.management import CommandError, call_command
+
+from analysis.models import AnalysisRun, Finding, Result
+from analysis.services import campaign_analyze
+from organizations.models import Unit
+from tests.base import PersonaTestCase, make_unit
+from tests.questionnaires.helpers import make_round, point_of
+
+from .synthetic import fill
+
+
+class KnownTruthTests(PersonaTestCase):
+    """Branches: four at 0.97, three at 0.85, two with fewer than 10 answers."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.good = [
+            make_unit(f"G{i}", Unit.Kind.BRANCH, cls.unit_a, "staff") for i in range(4)
+        ]
+        cls.bad = [
+            make_unit(f"R{i}", Unit.Kind.BRANCH, cls.unit_b, "student")
+            for i in range(3)
+        ]
+        cls.small = [
+            make_unit(f"S{i}", Unit.Kind.BRANCH, cls.unit_a, "student")
+            for i in range(2)
+        ]
+        cls.campaign = make_round(cls.school, kinds={"branch": "wuhao-branch"})
+        for unit in cls.good:
+            fill(point_of(cls.campaign, unit), n=200, satisfied=194)
+        for unit in cls.bad:
+            fill(point_of(cls.campaign, unit), n=200, satisfied=170)
+        fill(point_of(cls.campaign, cls.small[0]), n=8, satisfied=4)  # 50%, but only 8
+        fill(point_of(cls.campaign, cls.small[1]), n=6, satisfied=6)
+
+    def unit_results(self, run):
+        return {
+            r.unit.code: r
+            for r in run.results.filter(level=Result.Level.UNIT).select_related("unit")
+        }
+
+    def test_the_red_list_is_exactly_the_low_units_with_enough_answers(self):
+        run = campaign_analyze(campaign=self.campaign)
+        results = self.unit_results(run)
+        red = {code for code, r in results.items() if r.flag == "RED"}
+        self.assertEqual(red, {"R0", "R1", "R2"})
+        self.assertEqual({results[u.code].flag for u in self.small}, {"GREY"})
+        for unit in self.good:
+            self.assertIn(results[unit.code].flag, {"GREEN", "GREEN_CONFIRMED"})
+        self.assertAlmostEqual(results["R0"].rate, 0.85)
+        self.assertEqual(results["R0"].source, "headline")
+
+    def test_findings_name_the_red_units_and_a_second_run_adds_none(self):
+        campaign_analyze(campaign=self.campaign)
+        findings = Finding.objects.filter(campaign=self.campaign)
+        self.assertEqual(
+            {f.unit.code for f in findings.filter(dimension_code="")},
+            {"R0", "R1", "R2"},
+        )
+        # Every dimension of a red unit is red too (every item is at 85%).
+        self.assertEqual(findings.filter(unit__code="R0").count(), 1 + 5)
+        self.assertFalse(findings.filter(unit__code__in=["S0", "S1", "G0"]).exists())
+        evidence = findings.get(unit__code="R0", dimension_code="").evidence
+        before = findings.count()
+        campaign_analyze(campaign=self.campaign)
+        self.assertEqual(Finding.objects.filter(campaign=self.campaign).count(), before)
+        self.assertEqual(
+            findings.get(unit__code="R0", dimension_code="").evidence, evidence
+        )
+        self.assertEqual(AnalysisRun.objects.filter(campaign=self.campaign).count(), 2)
+
+    def test_the_settings_used_are_stored_with_the_run(self):
+        run = campaign_analyze(campaign=self.campaign)
+        self.assertEqual(run.settings["min_group_size"], 5)
+        self.assertEqual(run.settings["target"], 0.95)
+        self.assertEqual(run.settings["rate_definition"], "broad")
+
+    def test_the_school_row_pools_every_unit(self):
+        run = campaign_analyze(campaign=self.campaign)
+        school = run.results.get(level=Result.Level.SCHOOL)
+        self.assertEqual(school.n_valid, 4 * 200 + 3 * 200 + 8 + 6)
+        self.assertEqual(school.n_satisfied, 4 * 194 + 3 * 170 + 4 + 6)
+
+
+class CommandTests(PersonaTestCase):
+    def test_it_refuses_an_unknown_or_unopened_round(self):
+        with self.assertRaises(CommandError):
+            call_command("analyze_campaign", "99999")
+        draft = make_round(self.school, open_it=False)
+        with self.assertRaises(CommandError):
+            call_command("analyze_campaign", str(draft.pk))
+
+    def test_it_reports_the_school_rate_and_the_flags(self):
+        campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
+        fill(point_of(campaign, self.branch_a), n=50, satisfied=49)
+        out = io.StringIO()
+        call_command("analyze_campaign", str(campaign.pk), stdout=out)
+        self.assertIn("98.0%", out.getvalue())

@@ -1,0 +1,77 @@
+"""Anonymity thresholds and complementary suppression (METHODS.md §6)."""
+
+from collections import Counter
+
+from analysis.models import Result
+from analysis.results import Row
+from analysis.services import campaign_analyze
+from analysis.suppression import suppress
+from organizations.models import Unit
+from tests.base import PersonaTestCase, make_unit
+from tests.questionnaires.helpers import make_round, point_of
+
+from .synthetic import fill
+
+
+def row(level, n, *, unit=None, category="", dimension=""):
+    return Row(
+        level=level, unit=unit, category=category, dimension_code=dimension, n_valid=n
+    )
+
+
+class _Unit:
+    def __init__(self, pk):
+        self.pk = pk
+
+
+def test_a_group_below_the_threshold_is_hidden():
+    rows = [
+        row("unit", 4, category="teaching"),
+        row("unit", 40, category="administration"),
+    ]
+    assert suppress(rows, min_group_size=5) == {id(rows[0])}
+
+
+def test_one_hidden_unit_of_a_category_hides_its_smallest_sibling():
+    small, mid, big = (row("unit", n, category="teaching") for n in (3, 20, 90))
+    hidden = suppress([small, mid, big], min_group_size=5)
+    assert hidden == {id(small), id(mid)}
+
+
+def test_two_hidden_units_need_no_more():
+    a, b, c = (row("unit", n, category="teaching") for n in (3, 4, 90))
+    assert suppress([a, b, c], min_group_size=5) == {id(a), id(b)}
+
+
+def test_one_hidden_question_of_a_dimension_hides_another():
+    unit = _Unit(1)
+    items = [row("question", n, unit=unit, dimension="leadership") for n in (2, 30, 31)]
+    other_dimension = row("question", 50, unit=unit, dimension="members")
+    hidden = suppress([*items, other_dimension], min_group_size=5)
+    assert hidden == {id(items[0]), id(items[1])}
+
+
+def test_a_hidden_category_hides_another_category_from_the_school_total():
+    rows = [
+        row("category", 3, category="logistics"),
+        row("category", 40, category="teaching"),
+        row("category", 60, category="administration"),
+    ]
+    assert suppress(rows, min_group_size=5) == {id(rows[0]), id(rows[1])}
+
+
+class SuppressionInRunsTests(PersonaTestCase):
+    def test_a_small_unit_is_hidden_and_its_category_total_cannot_reveal_it(self):
+        tiny = make_unit("T1", Unit.Kind.BRANCH, self.unit_a, "student")
+        campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
+        fill(point_of(campaign, tiny), n=3, satisfied=1)
+        fill(point_of(campaign, self.branch_a), n=40, satisfied=39)
+        run = campaign_analyze(campaign=campaign)
+        units = run.results.filter(level=Result.Level.UNIT).select_related("unit")
+        by_code = {r.unit.code: r for r in units}
+        self.assertTrue(by_code["T1"].suppressed)
+        self.assertTrue(by_code["A-1"].suppressed)  # else teaching minus A-1 reveals T1
+        per_category = Counter(r.category for r in units if r.suppressed)
+        for category, hidden in per_category.items():
+            shown_total = units.filter(category=category).count()
+            self.assertTrue(hidden >= 2 or hidden == shown_total, category)
