@@ -43,7 +43,7 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
-def _service_call(function, **kwargs):
+def service_call(function, **kwargs):
     """Run a service; its refusals become 409 (state) or 400 (input) in the error shape."""
     try:
         return function(**kwargs)
@@ -71,7 +71,7 @@ class ScaleViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def perform_create(self, serializer: ScaleSerializer) -> None:
-        serializer.instance = _service_call(scale_create, **serializer.validated_data)
+        serializer.instance = service_call(scale_create, **serializer.validated_data)
 
     def perform_update(self, serializer: ScaleSerializer) -> None:
         key = serializer.validated_data.pop("key", serializer.instance.key)
@@ -83,7 +83,7 @@ class ScaleViewSet(viewsets.ModelViewSet):
             "levels": ScaleSerializer(serializer.instance).data["levels"],
             **serializer.validated_data,
         }
-        serializer.instance = _service_call(
+        serializer.instance = service_call(
             scale_update, scale=serializer.instance, **data
         )
 
@@ -114,7 +114,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
                     "code": "draft_exists",
                 }
             )
-        questionnaire = _service_call(questionnaire_create, spec=spec.validated_data)
+        questionnaire = service_call(questionnaire_create, spec=spec.validated_data)
         return Response(QuestionnaireSerializer(questionnaire).data, status=201)
 
     @extend_schema(
@@ -131,7 +131,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
             )
         spec = QuestionnaireSpecSerializer(data=request.data)
         spec.is_valid(raise_exception=True)
-        replaced = _service_call(
+        replaced = service_call(
             questionnaire_replace_draft,
             questionnaire=questionnaire,
             spec=spec.validated_data,
@@ -148,7 +148,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={200: QuestionnaireSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
-        questionnaire = _service_call(
+        questionnaire = service_call(
             questionnaire_publish, questionnaire=self.get_object()
         )
         return Response(QuestionnaireSerializer(questionnaire).data)
@@ -156,7 +156,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={201: QuestionnaireSerializer})
     @action(detail=True, methods=["post"], url_path="new-version")
     def new_version(self, request: Request, pk: str | None = None) -> Response:
-        draft = _service_call(
+        draft = service_call(
             questionnaire_new_version, questionnaire=self.get_object()
         )
         return Response(QuestionnaireSerializer(draft).data, status=201)
@@ -193,7 +193,7 @@ class CampaignViewSet(
     def _transition(self, function) -> Response:
         campaign = self.get_object()
         self._check_administers(campaign)
-        _service_call(function, campaign=campaign)
+        service_call(function, campaign=campaign)
         campaign.refresh_from_db()
         return Response(
             CampaignSerializer(campaign, context=self.get_serializer_context()).data

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from analysis.api import AnalyzeView, FindingViewSet, ResultExportView, ResultListView
 from organizations.api import UnitViewSet
 from questionnaires import respond
 from questionnaires.api import (
@@ -23,6 +24,7 @@ router.register("scales", ScaleViewSet, basename="scale")
 router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("commitments", CommitmentViewSet, basename="commitment")
+router.register("findings", FindingViewSet, basename="finding")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -54,6 +56,21 @@ urlpatterns = [
         "api/v1/campaigns/<int:campaign_pk>/points/<int:pk>/",
         PointViewSet.as_view({"get": "retrieve"}),
         name="campaign-point",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/results/",
+        ResultListView.as_view(),
+        name="campaign-results",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/results/export/",
+        ResultExportView.as_view(),
+        name="campaign-results-export",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/analyze/",
+        AnalyzeView.as_view(),
+        name="campaign-analyze",
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
