@@ -91,6 +91,7 @@ class ResultListView(GenericAPIView):
     for ``raw=1``).
     """
 
+    queryset = Result.objects.none()  # for the schema; rows come from analysis.access
     permission_classes = [IsAuthenticated]
     serializer_class = ResultItemSerializer
 
