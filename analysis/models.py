@@ -24,6 +24,11 @@ class AnalysisRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     settings = models.JSONField(_("设置"), default=dict)
     n_responses = models.PositiveIntegerField(default=0)
+    quality = models.JSONField(
+        _("问卷质量"),
+        default=dict,
+        help_text=_("各维度 Cronbach α；各评议点“整卷同一选项”的答卷数。"),
+    )
 
     class Meta:
         verbose_name = _("统计结果")

@@ -13,6 +13,7 @@ from questionnaires.models import Campaign
 from questionnaires.services import ServiceError, StateError
 
 from .models import AnalysisRun, Finding, Result
+from .quality import campaign_alphas, straight_lining_by_point
 from .results import (
     Row,
     build_rows,
@@ -98,6 +99,13 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
             campaign=campaign,
             settings=method_settings(campaign),
             n_responses=n_responses,
+            quality={
+                "alpha": campaign_alphas(campaign.pk),
+                "straight_lining": {
+                    str(point): count
+                    for point, count in straight_lining_by_point(campaign.pk).items()
+                },
+            },
         )
         Result.objects.bulk_create(
             (_result(run, row, id(row) in hidden) for row in rows), batch_size=1000
