@@ -43,7 +43,7 @@ class QualityTests(PersonaTestCase):
             )
             mood = rng.integers(0, 3)
             row = []
-            for j, question in enumerate(cls.scale_items):
+            for question in cls.scale_items:
                 if i < 5:
                     code = "satisfied"  # five straight-liners across all 11 items
                 else:
