@@ -24,6 +24,7 @@ from .services import (
     ballots_issue,
     campaign_close,
     campaign_open,
+    campaign_publish,
     commitments_replace,
     response_submit,
 )
@@ -260,6 +261,12 @@ def demo_responses_fill(
             count += 1
         stored[campaign.title] = count
     return stored
+
+
+def demo_baseline_publish(rounds: DemoRounds) -> None:
+    """Publish the spring round's results, as the office would have done by now."""
+    if rounds.spring.status == Campaign.Status.CLOSED:
+        rounds.spring = campaign_publish(campaign=rounds.spring)
 
 
 def demo_baseline_close(rounds: DemoRounds) -> None:

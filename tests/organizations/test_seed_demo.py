@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from organizations.models import Membership, Unit
+from analysis.models import AnalysisRun
 from questionnaires.models import BallotCode, Campaign, Response
 
 
@@ -93,6 +94,9 @@ class SeedDemoRoundTests(TestCase):
             point__campaign=ballot_round, used_on__isnull=False
         ).count()
         self.assertEqual(used, 150)
+        spring = Campaign.objects.get(access_mode="open", baseline__isnull=True)
+        self.assertEqual(spring.status, "published")
+        self.assertEqual(AnalysisRun.objects.filter(campaign__in=Campaign.objects.all()).count(), 3)
         call_command("seed_demo", "--responses", "150", stdout=io.StringIO())
         self.assertEqual(Response.objects.count(), 450)
         self.assertIn("/b/", out.getvalue())

@@ -4,11 +4,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from analysis.services import campaign_analyze
 from organizations.demo import DemoLogin, demo_logins, demo_tree_build
 from organizations.models import Unit
 from questionnaires.demo import (
     demo_ballots_for_trying,
     demo_baseline_close,
+    demo_baseline_publish,
     demo_responses_fill,
     demo_rounds_build,
 )
@@ -18,7 +20,8 @@ class Command(BaseCommand):
     help = (
         "Load the demo university: the organisation tree, users (leader, reviewer, one "
         "manager per 二级党组织), a closed spring round and two open autumn rounds (open "
-        "mode and ballot mode). Idempotent. Prints the demo logins."
+        "mode and ballot mode). With --responses, fills and analyses the rounds and "
+        "publishes the spring round's results. Idempotent. Prints the demo logins."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -72,6 +75,16 @@ class Command(BaseCommand):
             for title, count in stored.items():
                 self.stdout.write(f"  {count} responses submitted to {title}")
         demo_baseline_close(rounds)
+        if options["responses"]:
+            # Results to look at straight away: every round analysed, the spring
+            # round's results published to the units.
+            for campaign in (rounds.spring, rounds.autumn, rounds.ballot):
+                run = campaign_analyze(campaign=campaign)
+                self.stdout.write(
+                    f"  analysed {campaign.title}: {run.results.filter(level='unit', flag='RED').count()} "
+                    f"RED units, {campaign.findings.count()} findings"
+                )
+            demo_baseline_publish(rounds)
         self._print(logins)
         point = rounds.autumn.points.select_related("unit").first()
         self.stdout.write(
