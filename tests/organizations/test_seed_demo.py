@@ -4,8 +4,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
-from organizations.models import Membership, Unit
 from analysis.models import AnalysisRun
+from organizations.models import Membership, Unit
 from questionnaires.models import BallotCode, Campaign, Response
 
 
@@ -96,7 +96,9 @@ class SeedDemoRoundTests(TestCase):
         self.assertEqual(used, 150)
         spring = Campaign.objects.get(access_mode="open", baseline__isnull=True)
         self.assertEqual(spring.status, "published")
-        self.assertEqual(AnalysisRun.objects.filter(campaign__in=Campaign.objects.all()).count(), 3)
+        self.assertEqual(
+            AnalysisRun.objects.filter(campaign__in=Campaign.objects.all()).count(), 3
+        )
         call_command("seed_demo", "--responses", "150", stdout=io.StringIO())
         self.assertEqual(Response.objects.count(), 450)
         self.assertIn("/b/", out.getvalue())
