@@ -1,0 +1,495 @@
+"""Free-text comments (意见和建议): masking, keywords and themes (METHODS.md §6, §7).
+
+Pure computation: no database and no Django. The caller passes plain strings and
+the polarity of the rating the same respondent gave (the unit's 总体评价), which
+stands in for sentiment.
+
+- :func:`mask_personal` replaces phone, ID, student/staff numbers, e-mail, QQ and
+  WeChat IDs with fixed tokens; :func:`themes` applies it to every comment, so
+  its examples are masked.
+- :func:`keywords` ranks jieba words by TF-IDF, with a campus user dictionary
+  (``data/campus_dict.txt``) and a stop-word list (``data/stopwords.txt``). Both
+  live on a private ``jieba.Tokenizer`` / ``jieba.analyse.TFIDF`` pair, so the
+  global ``jieba.dt`` and ``jieba.analyse.default_tfidf`` stay untouched.
+- :func:`themes` clusters comments by character 2–3-gram TF-IDF, cosine distance
+  and average-linkage agglomerative clustering; :func:`negative_candidates` picks
+  the themes that may become findings (the office confirms them).
+
+Output depends only on the multiset of comments: input is sorted first, and
+nothing is random.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jieba
+import numpy as np
+
+from analysis.stats.rates import POLARITIES
+
+# scikit-learn, scipy.cluster and jieba.analyse (which loads jieba's IDF table
+# on import) cost about a second and 150 MB; they are imported on first use, so
+# that a view importing only mask_personal stays light.
+if TYPE_CHECKING:
+    from jieba.analyse import TFIDF
+    from scipy.sparse import csr_matrix
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+USER_DICT = DATA_DIR / "campus_dict.txt"
+STOP_WORDS = DATA_DIR / "stopwords.txt"
+
+# Cut the dendrogram where the average cosine distance between two groups passes
+# this. With the n-grams of _vectorize, comments of one topic in different words
+# sit at about 0.45–0.9 from each other (median 0.7), comments of different
+# topics at 0.95–1.0. On the two corpora of tests/analysis/test_themes.py any
+# threshold from 0.85 to 0.95 recovers the topics; 0.9 is the middle. Lower it
+# for finer themes.
+DISTANCE_THRESHOLD = 0.9
+THEME_KEYWORDS = 8  # keywords reported per theme
+KEY_KEYWORDS = 5  # of which the key hashes this many, sorted
+EXAMPLES = 3
+_BLOCK_ROWS = 512  # rows of the similarity matrix held densely at once
+
+# ------------------------------------------------------------------ masking
+
+PHONE = "［电话］"
+ID_NUMBER = "［证件号］"
+STUDENT_NUMBER = "［学号］"
+LONG_NUMBER = "［号码］"
+EMAIL = "［邮箱］"
+QQ = "［QQ号］"
+WECHAT = "［微信号］"
+MASK_TOKENS = (PHONE, ID_NUMBER, STUDENT_NUMBER, LONG_NUMBER, EMAIL, QQ, WECHAT)
+
+# Applied in order: each later rule sees the tokens of the earlier ones, so an
+# e-mail "12345678@qq.com" is never half-masked as a QQ number, and an ID card
+# never as a phone. Lookarounds keep a run of digits whole: a rule matches only
+# where the number starts and ends.
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+[@＠]"
+            r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+        ),
+        EMAIL,
+    ),
+    # The label stays ("QQ：［QQ号］"), the number goes; 5–11 digits is the
+    # range QQ numbers have had.
+    (
+        re.compile(r"(?i)((?:qq|扣扣)\s*(?:号码|号)?\s*[:：]?\s*)\d{5,11}(?!\d)"),
+        rf"\1{QQ}",
+    ),
+    # WeChat IDs: a letter, then 5–19 letters, digits, "-" or "_".
+    (
+        re.compile(
+            r"(?i)((?<![a-z])(?:微信号?|vx|wx|wechat|weixin)\s*(?:号)?\s*[:：]?\s*)"
+            r"[a-z][-_a-z0-9]{5,19}(?![-_a-z0-9])"
+        ),
+        rf"\1{WECHAT}",
+    ),
+    # 居民身份证: 18 characters, the last a digit or X, optionally written 6-8-4.
+    (re.compile(r"(?<!\d)\d{6}[\s-]?\d{8}[\s-]?\d{3}[\dXx](?!\d)"), ID_NUMBER),
+    # Mainland mobile, optionally +86 / 0086 / 86, optionally 3-4-4 with spaces
+    # or dashes.
+    (
+        re.compile(
+            r"(?<!\d)(?:\(?(?:\+|00)?86\)?[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"
+        ),
+        PHONE,
+    ),
+    # Landline: area code 0xx(x), optionally in brackets, then 7–8 digits.
+    (
+        re.compile(r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[\s-]?\d{3,4}[\s-]?\d{4}(?!\d)"),
+        PHONE,
+    ),
+    # Student and staff numbers: any remaining run of 8–12 digits. Years (2026),
+    # rooms (502), buildings (3号楼) and times (8点) are far shorter; the cost is
+    # that a date written without separators (20260315) is masked too.
+    (re.compile(r"(?<!\d)\d{8,12}(?!\d)"), STUDENT_NUMBER),
+    # Longer runs that are none of the above: bank cards, passport-like numbers.
+    (re.compile(r"(?<!\d)\d{13,}(?!\d)"), LONG_NUMBER),
+)
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_MASK_TOKEN_RE = re.compile("|".join(re.escape(token) for token in MASK_TOKENS))
+
+
+def mask_personal(text: str) -> str:
+    """Return ``text`` with personal numbers and addresses replaced by tokens.
+
+    Masked: e-mail addresses (［邮箱］); QQ numbers after "QQ"/"qq号"/"扣扣" and
+    WeChat IDs after "微信"/"vx"/"wx" (the label stays, the value becomes ［QQ号］
+    / ［微信号］); 18-character ID card numbers (［证件号］); mainland mobile
+    numbers with or without +86 and separators, and landlines with an area code
+    (［电话］); any other run of 8–12 digits, taken for a student or staff number
+    (［学号］); any run of 13 or more digits (［号码］). Shorter numbers stay.
+    Full-width digits are returned as ASCII digits.
+    """
+    # Chinese IMEs often type full-width digits (１３８…); they come back as
+    # ASCII digits, so that one set of rules sees every number.
+    text = text.translate(_FULL_WIDTH_DIGITS)
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# ------------------------------------------------------------------ keywords
+
+
+class _Tokenizer(jieba.Tokenizer):
+    """A jieba tokenizer that cuts by its dictionary only.
+
+    ``TFIDF.extract_tags`` calls ``cut(text)`` with jieba's default HMM=True,
+    whose guessed new words ("人管", "灯坏", "还贵" from "没人管", "灯坏了",
+    "还贵") made poor keywords. Without it, unknown words fall apart into single
+    characters, which extract_tags drops.
+    """
+
+    def cut(
+        self,
+        sentence: str,
+        cut_all: bool = False,
+        HMM: bool = False,
+        use_paddle: bool = False,
+    ) -> Iterator[str]:
+        return super().cut(sentence, cut_all=cut_all, HMM=HMM, use_paddle=use_paddle)
+
+
+@cache
+def _extractor() -> TFIDF:
+    """A TF-IDF keyword extractor on a private tokenizer, built once per process.
+
+    ``jieba.analyse.TFIDF()`` points at the global tokenizer by default; the
+    private one gets the campus dictionary instead, so nothing else in the
+    process sees these words. Loading takes about 0.6 s (jieba keeps a cache
+    of its main dictionary in the temp directory).
+    """
+    from jieba.analyse import TFIDF
+    from jieba.posseg import POSTokenizer
+
+    tokenizer = _Tokenizer()
+    # jieba opens a path without closing it; hand it an open file instead.
+    with USER_DICT.open("rb") as user_dict:
+        tokenizer.load_userdict(user_dict)
+    extractor = TFIDF()
+    extractor.tokenizer = tokenizer
+    extractor.postokenizer = POSTokenizer(tokenizer)
+    # set_stop_words() would add to this instance's own set as well, but it reads
+    # the file without "#" comments and leaves it open.
+    extractor.stop_words = extractor.STOP_WORDS | stop_words()
+    return extractor
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """The words :func:`keywords` never returns (lower-cased, from the data file)."""
+    lines = STOP_WORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower()
+        for line in lines
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def keywords(texts: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
+    """The ``top_k`` keywords of ``texts`` taken together, with TF-IDF weights.
+
+    TF counts over all texts, IDF from jieba's general-language table (words it
+    does not know, such as most campus terms, get its median IDF). Texts are
+    masked first, and tokens without a letter or Chinese character (numbers) are
+    dropped. Ties break alphabetically, and the order of ``texts`` does not
+    matter.
+    """
+    if top_k <= 0:
+        return []
+    document = "\n".join(
+        sorted(_MASK_TOKEN_RE.sub(" ", mask_personal(text)) for text in texts)
+    )
+    weighted = _extractor().extract_tags(document, topK=None, withWeight=True)
+    ranked = sorted(
+        (
+            (word, weight)
+            for word, weight in weighted
+            if any(char.isalpha() for char in word)
+        ),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    return ranked[:top_k]
+
+
+# ------------------------------------------------------------------ themes
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    polarity: str  # of the respondent's 总体评价: positive/neutral/negative/dont_know
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A group of similar comments.
+
+    ``negative_share`` is over the ``n_rated`` comments whose respondent gave a
+    rating other than dont_know (0.0 when there are none); ``count`` includes
+    every comment of the theme. ``examples`` are masked, the most central first.
+    ``members`` are the positions of the theme's comments in the sequence given
+    to :func:`themes`, ascending, so that the office can read them all before
+    confirming a finding.
+    """
+
+    key: str
+    keywords: list[str]
+    count: int
+    negative_share: float
+    examples: list[str]
+    n_rated: int
+    members: list[int]
+
+
+# Answers that say "no comment": left out of themes, or they would form the
+# largest one. Compared after normalisation (see _normalize), spaces removed.
+NULL_ANSWERS = frozenset(
+    {
+        "无",
+        "无无",
+        "没",
+        "没有",
+        "暂无",
+        "暂时没有",
+        "无意见",
+        "没有意见",
+        "暂无意见",
+        "暂时没有意见",
+        "无建议",
+        "没有建议",
+        "暂无建议",
+        "暂时没有建议",
+        "无意见和建议",
+        "没有意见和建议",
+        "暂无意见和建议",
+        "无意见建议",
+        "没有意见建议",
+        "暂无意见建议",
+        "none",
+        "no",
+        "nothing",
+        "na",
+        "null",
+    }
+)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def _normalize(text: str) -> str:
+    """Masked text reduced to words for n-grams: no tokens, punctuation or emoji."""
+    text = _MASK_TOKEN_RE.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def themes(
+    comments: Sequence[Comment],
+    *,
+    max_themes: int = 8,
+    min_size: int = 2,
+    distance_threshold: float = DISTANCE_THRESHOLD,
+) -> list[Theme]:
+    """Group comments into at most ``max_themes`` themes, largest first.
+
+    Each comment is masked, reduced to its letters, digits and Chinese characters
+    and turned into a TF-IDF vector of character 2- and 3-grams (within clauses,
+    stop words cut out, only n-grams shared by two comments; sublinear TF, rows
+    of unit length). Average-linkage clustering on cosine distance is cut at
+    ``distance_threshold``; clusters of at least ``min_size`` comments become
+    themes, the ``max_themes`` largest of them if there are more. The dendrogram
+    is never cut coarser to meet ``max_themes``: that would merge unrelated
+    topics. Comments in no theme (smaller clusters, "无"-style null answers and
+    comments with no word at all, such as emoji only) are simply not returned;
+    there is no catch-all "其他" theme, whose mixed comments would make a
+    meaningless keyword list and could turn into a false candidate finding.
+
+    A theme's ``key`` is a short hash of its top keywords, sorted, so the same
+    comments give the same keys on every run and in any input order.
+    """
+    if max_themes < 1 or min_size < 1:
+        raise ValueError("max_themes and min_size must be at least 1")
+    for comment in comments:
+        if comment.polarity not in POLARITIES:
+            raise ValueError(f"unknown polarity {comment.polarity!r}")
+
+    # Sorted by content, so that the clustering never sees the input order; the
+    # position rides along last, only to report members.
+    items = sorted(
+        (normalized, masked, comment.polarity, position)
+        for position, comment in enumerate(comments)
+        for masked in [mask_personal(comment.text)]
+        for normalized in [_normalize(masked)]
+        if normalized and normalized.replace(" ", "") not in NULL_ANSWERS
+    )
+    if not items:
+        return []
+
+    vectors = _vectorize([item[0] for item in items])
+    if len(items) == 1:
+        labels = np.ones(1, dtype=int)
+    else:
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        tree = linkage(_cosine_distances(vectors), method="average")
+        labels = fcluster(tree, t=distance_threshold, criterion="distance")
+
+    # Rows of each cluster, ascending; clusters by size, then by first row.
+    clusters: dict[int, list[int]] = {}
+    for row, label in enumerate(labels):
+        clusters.setdefault(int(label), []).append(row)
+    kept = sorted(
+        (rows for rows in clusters.values() if len(rows) >= min_size),
+        key=lambda rows: (-len(rows), rows[0]),
+    )[:max_themes]
+
+    found = [_theme(vectors, rows, [items[row] for row in rows]) for rows in kept]
+    return _with_unique_keys(found)
+
+
+def _vectorize(texts: list[str]) -> csr_matrix:
+    """TF-IDF rows of unit length over the n-grams that two or more texts share.
+
+    An n-gram found in one comment only cannot make two comments similar, but it
+    would dilute the shared ones; without it, comments of one topic in different
+    words still come out close. A text with no shared n-gram is a zero row, at
+    distance 1 from everything.
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if len(texts) < 2:
+        return csr_matrix((len(texts), 0))
+    vectorizer = TfidfVectorizer(analyzer=_ngrams, min_df=2, sublinear_tf=True)
+    try:
+        return vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # "After pruning, no terms remain": nothing is shared
+        return csr_matrix((len(texts), 0))
+
+
+def _ngrams(text: str) -> list[str]:
+    """Character 2- and 3-grams within each clause, after removing stop words.
+
+    Stop words ("希望", "建议", "没有", "问题" …) are what comments on different
+    topics share most, so they would pull those comments together; they are cut
+    out as substrings. Clauses (split at the spaces that replaced punctuation)
+    are n-grammed separately, so no n-gram spans "，". A one-character clause
+    counts as itself. A comment of stop words only keeps them.
+    """
+    grams = []
+    for stripped in (_stop_word_pattern().sub(" ", text), text):
+        for clause in stripped.split():
+            if len(clause) < 2:
+                grams.append(clause)
+            for size in (2, 3):
+                grams.extend(
+                    clause[i : i + size] for i in range(len(clause) - size + 1)
+                )
+        if grams:
+            break
+    return grams
+
+
+@cache
+def _stop_word_pattern() -> re.Pattern[str]:
+    # Longest first, so that "有没有" goes before "没有" can split it.
+    words = sorted(stop_words(), key=lambda word: (-len(word), word))
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
+def _cosine_distances(vectors: csr_matrix) -> np.ndarray:
+    """Condensed cosine distances (the order of ``scipy.spatial.distance.pdist``).
+
+    Rows are already of unit length, so the distance is 1 − the dot product.
+    Computed from the sparse matrix in blocks of rows: ``pdist(..., "cosine")``
+    would need the dense matrix (comments × n-grams), far larger than the
+    n·(n−1)/2 distances themselves.
+    """
+    n = vectors.shape[0]
+    distances = np.empty(n * (n - 1) // 2)
+    position = 0
+    for start in range(0, n - 1, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n - 1)
+        block = (vectors[start:stop] @ vectors[start:].T).toarray()
+        for offset, row in enumerate(block):
+            tail = row[offset + 1 :]
+            distances[position : position + tail.size] = 1.0 - tail
+            position += tail.size
+    # Rounding can take identical rows a hair below 0.
+    return np.clip(distances, 0.0, 1.0, out=distances)
+
+
+def _theme(
+    vectors: csr_matrix, rows: list[int], items: list[tuple[str, str, str, int]]
+) -> Theme:
+    texts = [masked for _, masked, _, _ in items]
+    polarities = [polarity for _, _, polarity, _ in items]
+    n_rated = sum(polarity != "dont_know" for polarity in polarities)
+    n_negative = polarities.count("negative")
+
+    # Most central first: highest mean similarity to the theme's comments, which
+    # is the dot product with their mean vector.
+    block = vectors[rows]
+    centrality = block @ np.asarray(block.mean(axis=0)).ravel()
+    examples: list[str] = []
+    for _, text in sorted(zip(-centrality, texts, strict=True)):
+        if text not in examples:
+            examples.append(text)
+        if len(examples) == EXAMPLES:
+            break
+
+    words = [word for word, _ in keywords(texts, top_k=THEME_KEYWORDS)]
+    # A theme of one-character comments ("好") has no keywords; its texts key it.
+    basis = sorted(words[:KEY_KEYWORDS]) or sorted(set(texts))
+    key = hashlib.sha256("\n".join(basis).encode()).hexdigest()[:10]
+    return Theme(
+        key=key,
+        keywords=words,
+        count=len(items),
+        negative_share=n_negative / n_rated if n_rated else 0.0,
+        examples=examples,
+        n_rated=n_rated,
+        members=sorted(position for _, _, _, position in items),
+    )
+
+
+def _with_unique_keys(found: list[Theme]) -> list[Theme]:
+    """Sort by count, then key; suffix "-2", "-3" to a key that repeats."""
+    found.sort(key=lambda theme: (-theme.count, theme.key, theme.examples))
+    seen: dict[str, int] = {}
+    unique = []
+    for theme in found:
+        seen[theme.key] = seen.get(theme.key, 0) + 1
+        if seen[theme.key] > 1:
+            theme = replace(theme, key=f"{theme.key}-{seen[theme.key]}")
+        unique.append(theme)
+    return unique
+
+
+def negative_candidates(
+    themes: Sequence[Theme], *, min_count: int = 5, min_negative_share: float = 0.6
+) -> list[Theme]:
+    """Themes strong enough to propose as findings (METHODS.md §7).
+
+    A theme qualifies when at least ``min_count`` of its comments come with a
+    rating (``n_rated``; dont_know does not count) and at least
+    ``min_negative_share`` of those ratings are negative. The office confirms or
+    rejects each candidate; nothing becomes a finding on its own.
+    """
+    return [
+        theme
+        for theme in themes
+        if theme.n_rated >= min_count and theme.negative_share >= min_negative_share
+    ]
