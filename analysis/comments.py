@@ -1,21 +1,22 @@
 """Free-text comments of a unit, as a reader may see them (METHODS.md §6, §7).
 
 Shown only when the unit has at least ``min_comment_responses`` responses and at
-least ``min_comments`` comments (the office's raw view excepted); personal data masked; order shuffled; never a
-timestamp. Each comment is paired with the rating its respondent gave (the
-headline question), which is the comment's sentiment.
+least ``min_comments`` comments (the office's raw view excepted); personal data
+masked; order shuffled; never a timestamp. Each comment is paired with the rating
+its respondent gave to the headline question, which is the comment's sentiment.
 """
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from organizations.models import Unit
-from questionnaires.models import Answer, Question
+from questionnaires.models import Answer, Campaign, Question
 
 from .access import Reading
 
@@ -29,35 +30,50 @@ class UnitComments:
     )  # (masked text, polarity)
 
 
-def _polarity_by_response(campaign_id: int, unit: Unit) -> dict:
-    rows = Answer.objects.filter(
-        point__campaign_id=campaign_id,
-        point__unit=unit,
-        question__headline=True,
-        level__isnull=False,
-    ).values_list("response_id", "level__polarity")
+def comment_rows(
+    campaign: Campaign, unit_ids: list[int] | None = None
+) -> dict[int, list[tuple[str, str]]]:
+    """Masked comments with their respondent's headline polarity, per unit, in two queries."""
+    from .themes import mask_personal
+
+    texts = Answer.objects.filter(
+        point__campaign=campaign, question__kind=Question.Kind.TEXT
+    ).filter(~Q(text=""))
+    if unit_ids is not None:
+        texts = texts.filter(point__unit_id__in=unit_ids)
+    polarity = dict(
+        Answer.objects.filter(
+            response_id__in=texts.values("response_id"),
+            question__headline=True,
+            level__isnull=False,
+        ).values_list("response_id", "level__polarity")
+    )
+    rows: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for unit_id, response_id, text in texts.values_list(
+        "point__unit_id", "response_id", "text"
+    ).iterator():
+        rows[unit_id].append(
+            (mask_personal(text), polarity.get(response_id, "dont_know"))
+        )
     return dict(rows)
+
+
+def comments_allowed(campaign: Campaign, n_responses: int, n_comments: int) -> bool:
+    return (
+        n_responses >= campaign.min_comment_responses
+        and n_comments >= campaign.min_comments
+    )
 
 
 def unit_comments(reading: Reading, unit: Unit) -> UnitComments:
     """The comments of one unit in the reading's round, or why they are withheld."""
-    from .themes import mask_personal
-
     if not reading.allowed:
         return UnitComments(False, _("本轮结果尚未发布。"))
     campaign = reading.campaign
     result = reading.run.results.filter(level="unit", unit=unit).first()
     n_responses = result.n_responses if result else 0
-    texts = list(
-        Answer.objects.filter(point__campaign=campaign, point__unit=unit)
-        .filter(~Q(text=""), question__kind=Question.Kind.TEXT)
-        .values_list("response_id", "text")
-    )
-    too_few = (
-        n_responses < campaign.min_comment_responses
-        or len(texts) < campaign.min_comments
-    )
-    if too_few and not reading.raw:
+    comments = comment_rows(campaign, [unit.pk]).get(unit.pk, [])
+    if not reading.raw and not comments_allowed(campaign, n_responses, len(comments)):
         return UnitComments(
             False,
             _(
@@ -67,14 +83,21 @@ def unit_comments(reading: Reading, unit: Unit) -> UnitComments:
                 "n": campaign.min_comment_responses,
                 "c": campaign.min_comments,
                 "rn": n_responses,
-                "rc": len(texts),
+                "rc": len(comments),
             },
         )
-    polarity = _polarity_by_response(campaign.pk, unit)
-    comments = [
-        (mask_personal(text), polarity.get(response_id, ""))
-        for response_id, text in texts
-    ]
     # Shuffled with a fresh seed, so the order says nothing about when they came in.
     random.SystemRandom().shuffle(comments)
     return UnitComments(True, "", comments)
+
+
+def unit_themes(reading: Reading, unit: Unit):
+    """The unit's comments and their themes; no themes where comments are withheld."""
+    from .themes import Comment, themes
+
+    comments = unit_comments(reading, unit)
+    if not comments.allowed:
+        return comments, []
+    return comments, themes(
+        [Comment(text, polarity) for text, polarity in comments.comments]
+    )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from questionnaires.models import Campaign
 from questionnaires.services import ServiceError, StateError
 
+from .comments import comment_rows, comments_allowed
 from .models import AnalysisRun, Finding, Result
 from .quality import campaign_alphas, straight_lining_by_point
 from .results import (
@@ -175,6 +176,54 @@ def findings_create(*, run: AnalysisRun) -> list[Finding]:
         )
         if was_created:
             created.append(finding)
+    created += _theme_findings(run)
+    return created
+
+
+def _theme_findings(run: AnalysisRun) -> list[Finding]:
+    """Candidate findings for comment themes that are mostly negative (METHODS.md §7),
+    only for units whose comments pass the anonymity thresholds."""
+    from .themes import Comment, negative_candidates, themes
+
+    campaign = run.campaign
+    responses = dict(
+        run.results.filter(level=Result.Level.UNIT).values_list(
+            "unit_id", "n_responses"
+        )
+    )
+    created = []
+    for unit_id, comments in comment_rows(campaign).items():
+        if not comments_allowed(campaign, responses.get(unit_id, 0), len(comments)):
+            continue
+        found = themes([Comment(text, polarity) for text, polarity in comments])
+        for theme in negative_candidates(found):
+            finding, was_created = Finding.objects.get_or_create(
+                campaign=campaign,
+                unit_id=unit_id,
+                trigger=Finding.Trigger.THEME,
+                dimension_code="",
+                theme_key=theme.key,
+                defaults={
+                    "title": _("意见集中：%(words)s")
+                    % {"words": "、".join(theme.keywords[:4])},
+                    "description": _(
+                        "%(n)d 条意见，其中 %(share).0f%% 来自不满意的评价。"
+                    )
+                    % {"n": theme.count, "share": theme.negative_share * 100},
+                    "evidence": {
+                        "run": run.pk,
+                        "computed_at": run.created_at.isoformat(),
+                        "keywords": theme.keywords,
+                        "count": theme.count,
+                        "n_rated": theme.n_rated,
+                        "negative_share": theme.negative_share,
+                        "examples": theme.examples,
+                        "settings": run.settings,
+                    },
+                },
+            )
+            if was_created:
+                created.append(finding)
     return created
 
 

@@ -101,3 +101,58 @@ class CommandTests(PersonaTestCase):
         out = io.StringIO()
         call_command("analyze_campaign", str(campaign.pk), stdout=out)
         self.assertIn("98.0%", out.getvalue())
+
+
+class ThemeFindingTests(PersonaTestCase):
+    COMPLAINTS = [
+        "报销流程太繁琐，排队时间太长",
+        "报销要排队很久，流程繁琐",
+        "财务报销排队时间太长了",
+        "报销流程繁琐，跑好几趟",
+        "报销排队太久，流程太复杂",
+        "报销流程繁琐排队时间长",
+    ]
+
+    def test_a_mostly_negative_theme_becomes_a_candidate_once(self):
+        campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
+        point = point_of(campaign, self.branch_b)
+        # The first 40 respondents are satisfied; the complaints come from the last six.
+        fill(point, n=46, satisfied=40)
+        from questionnaires.models import Answer, Question, Response
+
+        text_question = Question.objects.get(
+            questionnaire=point.questionnaire, kind="text"
+        )
+        unhappy = Response.objects.filter(
+            point=point, answers__level__code="dissatisfied"
+        ).distinct()
+        for response, text in zip(unhappy, self.COMPLAINTS, strict=True):
+            Answer.objects.create(
+                response=response, point=point, question=text_question, text=text
+            )
+        campaign_analyze(campaign=campaign)
+        themes = Finding.objects.filter(
+            campaign=campaign, trigger=Finding.Trigger.THEME
+        )
+        self.assertEqual(themes.count(), 1)
+        finding = themes.get()
+        self.assertEqual(finding.unit, self.branch_b)
+        self.assertIn("报销", finding.title)
+        self.assertEqual(finding.evidence["negative_share"], 1.0)
+        campaign_analyze(campaign=campaign)
+        self.assertEqual(
+            Finding.objects.filter(campaign=campaign, trigger="theme").count(), 1
+        )
+
+    def test_no_theme_findings_below_the_comment_threshold(self):
+        campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
+        fill(
+            point_of(campaign, self.branch_b),
+            n=8,
+            satisfied=2,
+            comments=self.COMPLAINTS,
+        )
+        campaign_analyze(campaign=campaign)
+        self.assertFalse(
+            Finding.objects.filter(campaign=campaign, trigger="theme").exists()
+        )
