@@ -25,6 +25,8 @@ from .models import AnalysisRun, Finding, Result
 
 FIGURES = [
     "n_responses",
+    "ballots_issued",
+    "ballots_used",
     "n_answered",
     "n_valid",
     "n_satisfied",
@@ -122,6 +124,8 @@ def present(result: Result, reading: Reading) -> dict[str, Any]:
     for name in FIGURES:
         value = getattr(result, name)
         item[name] = None if hidden else value
+    issued, used = item["ballots_issued"], item["ballots_used"]
+    item["participation"] = used / issued if issued else None
     if hidden:
         item["flag"] = ""
         item["level_counts"] = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
-from questionnaires.models import Answer, CollectionPoint, Response
+from questionnaires.models import Answer, BallotCode, CollectionPoint, Response
 
 
 @dataclass
@@ -25,10 +25,12 @@ class CampaignCounts:
     responses: dict[int, int] = field(default_factory=dict)
     # (unit_id, question_id) -> {option_id: n}
     options: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
+    # unit_id -> (ballots issued, ballots used), ballot mode only
+    ballots: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def campaign_counts(campaign_id: int) -> CampaignCounts:
-    """Three grouped queries: scale levels, chosen options, responses per unit."""
+    """Four grouped queries: scale levels, chosen options, responses and ballots per unit."""
     counts = CampaignCounts()
     answers = Answer.objects.filter(point__campaign_id=campaign_id).order_by()
     level_rows = (
@@ -58,6 +60,14 @@ def campaign_counts(campaign_id: int) -> CampaignCounts:
         .annotate(n=Count("*"))
     )
     counts.responses = dict(response_rows)
+
+    ballot_rows = (
+        BallotCode.objects.filter(point__campaign_id=campaign_id)
+        .order_by()
+        .values_list("point__unit_id")
+        .annotate(issued=Count("*"), used=Count("used_on"))
+    )
+    counts.ballots = {unit_id: (issued, used) for unit_id, issued, used in ballot_rows}
     return counts
 
 

@@ -75,6 +75,8 @@ class Result(models.Model):
     n_top = models.PositiveIntegerField(default=0)
     n_negative = models.PositiveIntegerField(default=0)
     n_dont_know = models.PositiveIntegerField(default=0)
+    ballots_issued = models.PositiveIntegerField(null=True)
+    ballots_used = models.PositiveIntegerField(null=True)
     level_counts = models.JSONField(
         default=dict,
         help_text=_("单一量表分组的各选项人数 {编码: 人数}，用于整体分布比较。"),

@@ -48,6 +48,7 @@ class Row:
     label: str = ""
     source: str = ""
     n_responses: int = 0
+    ballots: tuple[int, int] | None = None  # (issued, used) in ballot mode
     n_answered: int = 0
     n_valid: int = 0
     k: int = 0
@@ -240,6 +241,7 @@ def build_rows(campaign: Campaign) -> tuple[list[Row], int]:
             label=unit.name,
             source="headline" if headline else "items",
             n_responses=counts.responses.get(unit.pk, 0),
+            ballots=counts.ballots.get(unit.pk),
         )
         for row in [headline] if headline else own:
             summary.add(row)
@@ -273,6 +275,9 @@ def build_rows(campaign: Campaign) -> tuple[list[Row], int]:
     for row in unit_rows.values():
         school.add(row)
         school.n_responses += row.n_responses
+        if row.ballots:
+            issued, used = school.ballots or (0, 0)
+            school.ballots = (issued + row.ballots[0], used + row.ballots[1])
         if row.category:
             category = category_rows.setdefault(
                 row.category,

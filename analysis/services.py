@@ -70,6 +70,8 @@ def _result(run: AnalysisRun, row: Row, hidden: bool) -> Result:
         label=row.label[:300],
         source=row.source,
         n_responses=row.n_responses,
+        ballots_issued=row.ballots[0] if row.ballots else None,
+        ballots_used=row.ballots[1] if row.ballots else None,
         n_answered=row.n_answered,
         n_valid=row.n_valid,
         n_satisfied=row.k,

@@ -156,3 +156,28 @@ class ThemeFindingTests(PersonaTestCase):
         self.assertFalse(
             Finding.objects.filter(campaign=campaign, trigger="theme").exists()
         )
+
+
+class ParticipationTests(PersonaTestCase):
+    def test_ballot_mode_reports_used_over_issued(self):
+        from questionnaires.services import ballots_issue, response_submit
+        from tests.questionnaires.helpers import full_answers
+
+        campaign = make_round(
+            self.school, mode="ballot", kinds={"branch": "wuhao-branch"}
+        )
+        point = point_of(campaign, self.branch_a)
+        codes = ballots_issue(point=point, count=8)
+        for i, code in enumerate(codes[:6]):
+            response_submit(
+                point=point,
+                answers=full_answers(point),
+                nonce=f"participation-{i:08d}",
+                ballot=code,
+                client_address="x",
+            )
+        run = campaign_analyze(campaign=campaign)
+        unit = run.results.get(level=Result.Level.UNIT, unit=self.branch_a)
+        self.assertEqual((unit.ballots_issued, unit.ballots_used), (8, 6))
+        school = run.results.get(level=Result.Level.SCHOOL)
+        self.assertEqual((school.ballots_issued, school.ballots_used), (8, 6))
