@@ -52,6 +52,10 @@ class Scope:
         """Units whose work (commitments, tasks, evidence) this user may change."""
         return self._units(_ACT)
 
+    def managed_units(self) -> QuerySet[Unit]:
+        """Units this user answers for as a unit manager (not as the office)."""
+        return self._units((Role.MANAGER,))
+
     def administered_units(self) -> QuerySet[Unit]:
         """Units this user runs as the office: the tree, rounds, findings, acceptance."""
         return self._units(_ADMINISTER)
@@ -85,6 +89,13 @@ class Scope:
 
     def can_act(self, unit: Unit | int) -> bool:
         return self._contains(self.actionable_units(), unit)
+
+    def manages(self, unit: Unit | int) -> bool:
+        """A unit manager of this unit (superusers are the office, not managers)."""
+        if self.everything:
+            return False
+        pk = unit.pk if isinstance(unit, Unit) else unit
+        return self.managed_units().filter(pk=pk).exists()
 
     def can_administer(self, unit: Unit | int) -> bool:
         return self._contains(self.administered_units(), unit)
