@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -16,14 +16,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from organizations.access import scope_for
-from questionnaires.api import Conflict, service_call
+from questionnaires.api import service_call
 from questionnaires.models import Campaign
 from survey_service.spreadsheets import CONTENT_TYPES
 
-from .access import result_rows, visible_findings
+from .access import reading_for, result_rows, visible_findings
+from .comments import unit_themes
 from .exports import results_export
 from .models import Finding, Result
-from .services import campaign_analyze, finding_decide
+from .services import finding_decide
 
 LEVEL_PARAM = OpenApiParameter(
     "level",
@@ -137,31 +138,49 @@ class ResultExportView(GenericAPIView):
         return response
 
 
-class AnalyzeView(GenericAPIView):
+class ThemeListView(GenericAPIView):
     queryset = Result.objects.none()  # for the schema; rows come from analysis.access
     permission_classes = [IsAuthenticated]
     serializer_class = serializers.Serializer
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request, campaign_pk: int) -> Response:
-        """Run the analysis now (the office); returns the run and the findings count."""
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("unit", int, required=True, description="unit id")
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, campaign_pk: int) -> Response:
+        """Comment themes of one unit: keywords, count, share of negative ratings and
+        masked examples — only where the unit's comments pass the anonymity thresholds."""
         campaign = _campaign(request, campaign_pk)
-        if not scope_for(request.user).can_administer(campaign.organizer_id):
-            raise PermissionDenied()
-        if campaign.status == Campaign.Status.DRAFT:
-            raise Conflict(
-                {"detail": _("轮次尚未开启，没有可统计的数据。"), "code": "draft"}
-            )
-        run = campaign_analyze(campaign=campaign)
+        unit_id = _query(request)["unit"]
+        if unit_id is None:
+            raise ValidationError({"unit": [_("请指定单位。")]})
+        reading = reading_for(request.user, campaign, raw=_query(request)["raw"])
+        if not reading.allowed:
+            raise PermissionDenied(_("本轮结果尚未发布，或尚未统计。"))
+        scope = scope_for(request.user)
+        units = (
+            scope.administered_units() if reading.is_office else scope.visible_units()
+        )
+        unit = get_object_or_404(units, pk=unit_id)
+        comments, found = unit_themes(reading, unit)
         return Response(
             {
-                "run": run.pk,
-                "created_at": run.created_at,
-                "n_responses": run.n_responses,
-                "findings": campaign.findings.count(),
-                "settings": run.settings,
-            },
-            status=status.HTTP_201_CREATED,
+                "unit": unit.pk,
+                "allowed": comments.allowed,
+                "reason": comments.reason,
+                "themes": [
+                    {
+                        "key": theme.key,
+                        "keywords": theme.keywords,
+                        "count": theme.count,
+                        "negative_share": theme.negative_share,
+                        "examples": theme.examples,
+                    }
+                    for theme in found
+                ],
+            }
         )
 
 
@@ -192,6 +211,21 @@ class FindingSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, finding: Finding) -> dict:
+        data = super().to_representation(finding)
+        request = self.context.get("request")
+        hidden = finding.evidence.get("suppressed")
+        if (
+            hidden
+            and request
+            and not scope_for(request.user).can_administer(
+                finding.campaign.organizer_id
+            )
+        ):
+            # The unit's figures are under the anonymity rules: only the office sees them.
+            data["evidence"] = {"suppressed": True}
+        return data
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -235,7 +269,9 @@ class FindingViewSet(
             comment=form.validated_data["comment"],
             verification=form.validated_data["verification"],
         )
-        return Response(FindingSerializer(decided).data)
+        return Response(
+            FindingSerializer(decided, context=self.get_serializer_context()).data
+        )
 
     @extend_schema(request=DecisionSerializer, responses={200: FindingSerializer})
     @action(detail=True, methods=["post"])

@@ -25,6 +25,7 @@ from .results import (
 from .suppression import suppress
 
 RESULT_FIELDS = [
+    "alpha",
     "rate",
     "rate_strict",
     "rate_negative",
@@ -96,14 +97,20 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
     rows, n_responses = build_rows(campaign)
     compute_statistics(rows, campaign, seed=campaign.pk)
     compare_with_baseline(rows, campaign)
-    hidden = suppress(rows, min_group_size=campaign.min_group_size)
+    hidden = suppress(
+        rows,
+        min_group_size=campaign.min_group_size,
+        min_breakdown_size=campaign.min_flag_size,
+    )
+    alphas = campaign_alphas(campaign.pk)
+    _fill_alpha(rows, campaign, alphas)
     with transaction.atomic():
         run = AnalysisRun.objects.create(
             campaign=campaign,
             settings=method_settings(campaign),
             n_responses=n_responses,
             quality={
-                "alpha": campaign_alphas(campaign.pk),
+                "alpha": alphas,
                 "straight_lining": {
                     str(point): count
                     for point, count in straight_lining_by_point(campaign.pk).items()
@@ -117,8 +124,20 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
     return run
 
 
+def _fill_alpha(
+    rows: list[Row], campaign: Campaign, alphas: dict[str, dict[str, Any]]
+) -> None:
+    """Dimension rows carry the round's α of their dimension (one value per round)."""
+    keys = dict(campaign.points.values_list("unit_id", "questionnaire__key"))
+    for row in rows:
+        if row.level == Result.Level.DIMENSION and row.unit is not None:
+            found = alphas.get(f"{keys.get(row.unit.pk)}:{row.dimension_code}")
+            row.stats["alpha"] = found["alpha"] if found else None
+
+
 def _evidence(run: AnalysisRun, result: Result) -> dict[str, Any]:
     return {
+        "suppressed": result.suppressed,
         "run": run.pk,
         "computed_at": run.created_at.isoformat(),
         "level": result.level,
@@ -148,7 +167,15 @@ def findings_create(*, run: AnalysisRun) -> list[Finding]:
         n_valid__gte=campaign.min_flag_size,
     ).select_related("unit")
     for result in red:
-        if result.level == Result.Level.UNIT:
+        if result.suppressed:
+            # Hidden to protect a small sibling: the title carries no figures.
+            title = (
+                _("总体满意率显著低于目标")
+                if result.level == Result.Level.UNIT
+                else _("“%(dimension)s”满意率显著低于目标")
+                % {"dimension": result.label}
+            )
+        elif result.level == Result.Level.UNIT:
             title = _("总体满意率 %(rate).1f%%，显著低于目标 %(target).0f%%") % {
                 "rate": result.rate * 100,
                 "target": float(campaign.target) * 100,

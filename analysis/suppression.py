@@ -34,8 +34,16 @@ def _has_parent(row: Row) -> bool:
     return bool(row.category)  # units without a category are in no category row
 
 
-def suppress(rows: list[Row], *, min_group_size: int) -> set[int]:
-    """The ``id()`` of every row to hide; the rows themselves are not changed."""
+def suppress(
+    rows: list[Row], *, min_group_size: int, min_breakdown_size: int = 10
+) -> set[int]:
+    """The ``id()`` of every row to hide; the rows themselves are not changed.
+
+    Besides the threshold and complementary suppression: a hidden unit takes its
+    dimension and question rows with it (its 总体评价 question has the unit's very
+    counts), and so does a unit under ``min_breakdown_size`` (METHODS.md §6: any
+    breakdown needs n ≥ 10).
+    """
     hidden = {id(row) for row in rows if row.n_valid < min_group_size}
 
     def groups(level: str, parent_of: Callable[[Row], Hashable]) -> list[list[Row]]:
@@ -61,9 +69,26 @@ def suppress(rows: list[Row], *, min_group_size: int) -> set[int]:
         if len(family) > 1
         and (family[0].level == Result.Level.CATEGORY or _has_parent(family[0]))
     ]
+    units = [
+        row for row in rows if row.level == Result.Level.UNIT and row.unit is not None
+    ]
+    breakdown = [
+        row
+        for row in rows
+        if row.level in (Result.Level.DIMENSION, Result.Level.QUESTION)
+    ]
     changed = True
     while changed:
         changed = False
         for family in families:
             changed |= _protect(family, hidden)
+        closed = {
+            row.unit.pk
+            for row in units
+            if id(row) in hidden or row.n_valid < min_breakdown_size
+        }
+        for row in breakdown:
+            if row.unit is not None and row.unit.pk in closed and id(row) not in hidden:
+                hidden.add(id(row))
+                changed = True
     return hidden

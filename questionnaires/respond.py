@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
@@ -269,4 +270,11 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
     point = _point(token)
     if point is None:
         return render(request, "questionnaires/respond/unknown_point.html", status=404)
-    return render(request, "questionnaires/respond/done.html", {"point": point})
+    try:
+        # The rectification app publishes the board; reversing by name keeps this
+        # app free of imports from it.
+        board_url = reverse("public-board", args=[point.campaign_id])
+    except NoReverseMatch:
+        board_url = ""
+    context = {"point": point, "board_url": board_url}
+    return render(request, "questionnaires/respond/done.html", context)

@@ -20,7 +20,7 @@ from analysis.models import Finding
 from organizations.access import scope_for
 from questionnaires.services import ServiceError
 
-from .models import Task, TaskEvent
+from .models import ExtensionRequest, Task, TaskEvent
 
 S = Task.State
 OFFICE, MANAGER, SYSTEM = "office", "manager", "system"
@@ -321,3 +321,85 @@ def task_create(
         task.cooperating_units.set(cooperating)
         _record(task, kind=TaskEvent.Kind.CREATED, actor=user, comment="")
     return task
+
+
+def extension_request(
+    *, task: Task, user, reason: str, new_due_date
+) -> ExtensionRequest:
+    """The lead unit asks for more time; the office decides. Writes an event."""
+    if MANAGER not in _roles(user, task):
+        raise TransitionRefused(
+            _("只有牵头单位可以申请延期。"),
+            task=task,
+            action="extension",
+            allowed=allowed_actions(task, user),
+        )
+    if task.state not in (S.ASSIGNED, S.IN_PROGRESS, S.UNDER_REVIEW):
+        raise TransitionRefused(
+            _("当前状态不能申请延期。"),
+            task=task,
+            action="extension",
+            allowed=allowed_actions(task, user),
+        )
+    if not reason.strip():
+        raise ServiceError(_("请说明延期理由。"), code="reason_required")
+    if task.due_date and new_due_date <= task.due_date:
+        raise ServiceError(_("新的完成时限应晚于原时限。"), code="date")
+    with transaction.atomic():
+        request = ExtensionRequest.objects.create(
+            task=task,
+            reason=reason.strip(),
+            new_due_date=new_due_date,
+            requested_by=user,
+        )
+        _record(
+            task,
+            kind=TaskEvent.Kind.EXTENSION,
+            actor=user,
+            from_state=task.state,
+            changes={"extension_requested": [None, new_due_date.isoformat()]},
+            comment=reason.strip(),
+        )
+    return request
+
+
+def extension_decide(
+    *, request: ExtensionRequest, user, approve: bool, comment: str = ""
+) -> ExtensionRequest:
+    task = request.task
+    if OFFICE not in _roles(user, task):
+        raise TransitionRefused(
+            _("只有领导小组办公室可以审批延期。"),
+            task=task,
+            action="extension",
+            allowed=allowed_actions(task, user),
+        )
+    if request.status != ExtensionRequest.Status.PENDING:
+        raise ServiceError(_("该申请已审批。"), code="decided")
+    with transaction.atomic():
+        request.status = (
+            ExtensionRequest.Status.APPROVED
+            if approve
+            else ExtensionRequest.Status.REJECTED
+        )
+        request.decided_by, request.decided_at = user, timezone.now()
+        request.decision_comment = comment.strip()
+        request.save()
+        changes = {"extension": [None, request.status]}
+        if approve:
+            task = Task.objects.select_for_update().get(pk=task.pk)
+            changes["due_date"] = [
+                _jsonable(task.due_date),
+                request.new_due_date.isoformat(),
+            ]
+            task.due_date = request.new_due_date
+            task.save(update_fields=["due_date"])
+        _record(
+            task,
+            kind=TaskEvent.Kind.EXTENSION,
+            actor=user,
+            from_state=task.state,
+            changes=changes,
+            comment=comment.strip(),
+        )
+    return request

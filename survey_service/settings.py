@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -305,6 +306,15 @@ else:
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pingyi@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The supervising office (督办): the daily escalation summary goes to these addresses.
+SUPERVISION_EMAILS = env_list("SUPERVISION_EMAILS")
+for _address in SUPERVISION_EMAILS:
+    try:
+        validate_email(_address)
+    except ValidationError:
+        raise ImproperlyConfigured(
+            f"SUPERVISION_EMAILS must be comma-separated e-mail addresses; got {_address!r}"
+        ) from None
 
 # --- Security -----------------------------------------------------------------
 
@@ -369,10 +379,30 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Records of our apps and Django (at LOG_LEVEL) propagate to the root's handler;
+    # the root logger itself stays at WARNING because scipy's optimiser (used by
+    # Boschloo's test) logs every step at INFO straight on it.
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        name: {"level": env_str("LOG_LEVEL", "INFO").upper()}
+        for name in (
+            "django",
+            "survey_service",
+            "organizations",
+            "questionnaires",
+            "analysis",
+            "rectification",
+        )
+    },
 }
-if LOGGING["root"]["level"] not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+LOGGING["loggers"]["django.db.backends"] = {"level": "WARNING"}
+if LOGGING["loggers"]["django"]["level"] not in {
+    "DEBUG",
+    "INFO",
+    "WARNING",
+    "ERROR",
+    "CRITICAL",
+}:
     raise ImproperlyConfigured(
         "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"
     )

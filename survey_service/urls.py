@@ -4,7 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from analysis.api import AnalyzeView, FindingViewSet, ResultExportView, ResultListView
+from analysis.api import (
+    FindingViewSet,
+    ResultExportView,
+    ResultListView,
+    ThemeListView,
+)
 from organizations.api import UnitViewSet
 from questionnaires import respond
 from questionnaires.api import (
@@ -15,6 +20,8 @@ from questionnaires.api import (
     ScaleViewSet,
 )
 from questionnaires.public_api import PublicPointView
+from rectification import public
+from rectification.api import AnalyzeView, TaskViewSet
 
 from . import views
 
@@ -25,6 +32,7 @@ router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire"
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("commitments", CommitmentViewSet, basename="commitment")
 router.register("findings", FindingViewSet, basename="finding")
+router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,6 +40,7 @@ urlpatterns = [
     path("s/<str:token>/", respond.point_form, name="respond-point"),
     path("s/<str:token>/done/", respond.done, name="respond-done"),
     path("b/<str:code>/", respond.ballot_form, name="respond-ballot"),
+    path("public/campaigns/<int:campaign_id>/", public.board, name="public-board"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -41,6 +50,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("manage/", include("organizations.urls")),
     path("manage/", include("questionnaires.urls")),
+    path("manage/", include("analysis.urls")),
     path("admin/", admin.site.urls),
     path(
         "api/v1/public/points/<str:token>/",
@@ -66,6 +76,11 @@ urlpatterns = [
         "api/v1/campaigns/<int:campaign_pk>/results/export/",
         ResultExportView.as_view(),
         name="campaign-results-export",
+    ),
+    path(
+        "api/v1/campaigns/<int:campaign_pk>/themes/",
+        ThemeListView.as_view(),
+        name="campaign-themes",
     ),
     path(
         "api/v1/campaigns/<int:campaign_pk>/analyze/",

@@ -239,3 +239,123 @@ class FindingApiTests(PersonaTestCase):
             .status_code,
             409,
         )
+
+
+class ThemeApiTests(PersonaTestCase):
+    COMMENTS = [
+        "食堂饭菜价格太贵",
+        "食堂价格偏高卫生差",
+        "食堂饭菜太贵了",
+        "食堂卫生需要加强价格高",
+    ]
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.campaign = make_round(cls.school, kinds={"branch": "wuhao-branch"})
+        fill(
+            point_of(cls.campaign, cls.branch_a),
+            n=30,
+            satisfied=26,
+            comments=cls.COMMENTS,
+        )
+        fill(
+            point_of(cls.campaign, cls.branch_b),
+            n=8,
+            satisfied=8,
+            comments=cls.COMMENTS,
+        )
+        campaign_analyze(campaign=cls.campaign)
+        cls.url = f"/api/v1/campaigns/{cls.campaign.pk}/themes/"
+
+    def test_the_office_reads_themes_of_a_unit_with_enough_comments(self):
+        body = self.api(self.leader).get(self.url, {"unit": self.branch_a.pk}).json()
+        self.assertTrue(body["allowed"])
+        self.assertTrue(any("食堂" in " ".join(t["keywords"]) for t in body["themes"]))
+
+    def test_below_the_thresholds_there_are_no_themes_and_a_reason(self):
+        body = self.api(self.leader).get(self.url, {"unit": self.branch_b.pk}).json()
+        self.assertFalse(body["allowed"])
+        self.assertEqual(body["themes"], [])
+        self.assertIn("10", body["reason"])
+
+    def test_managers_wait_for_publication_and_stay_in_scope(self):
+        self.assertEqual(
+            self.api(self.manager_a)
+            .get(self.url, {"unit": self.branch_a.pk})
+            .status_code,
+            403,
+        )
+        campaign_close(campaign=self.campaign)
+        campaign_publish(campaign=self.campaign)
+        self.assertEqual(
+            self.api(self.manager_a)
+            .get(self.url, {"unit": self.branch_a.pk})
+            .status_code,
+            200,
+        )
+        self.assertEqual(
+            self.api(self.manager_b)
+            .get(self.url, {"unit": self.branch_a.pk})
+            .status_code,
+            404,
+        )
+        self.assertEqual(self.api(self.leader).get(self.url).status_code, 400)
+
+
+class BreakdownLeakTests(PersonaTestCase):
+    """A hidden unit's 总体评价 question row has the unit's own counts: it must go too."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.small = make_unit("A-2", Unit.Kind.BRANCH, cls.unit_a, "staff")
+        cls.mid = make_unit("A-3", Unit.Kind.BRANCH, cls.unit_a, "staff")
+        cls.campaign = make_round(cls.school, kinds={"branch": "wuhao-branch"})
+        fill(point_of(cls.campaign, cls.branch_a), n=200, satisfied=150)
+        fill(point_of(cls.campaign, cls.small), n=4, satisfied=4)
+        fill(
+            point_of(cls.campaign, cls.mid), n=30, satisfied=20
+        )  # RED, hidden to protect A-2
+        fill(
+            point_of(cls.campaign, cls.branch_b), n=8, satisfied=8
+        )  # under the breakdown threshold
+        campaign_analyze(campaign=cls.campaign)
+        campaign_close(campaign=cls.campaign)
+        campaign_publish(campaign=cls.campaign)
+        cls.url = f"/api/v1/campaigns/{cls.campaign.pk}/results/"
+
+    def rows(self, user, unit):
+        return (
+            self.api(user)
+            .get(self.url, {"unit": unit.pk, "page_size": 500})
+            .json()["results"]
+        )
+
+    def test_no_row_of_a_hidden_unit_shows_figures(self):
+        rows = self.rows(self.manager_a, self.mid)
+        self.assertTrue(rows)
+        for row in rows:
+            self.assertTrue(row["suppressed"], row["label"])
+            self.assertIsNone(row["n_valid"])
+
+    def test_a_unit_under_10_shows_its_total_but_no_breakdown(self):
+        rows = self.rows(self.manager_b, self.branch_b)
+        unit = next(row for row in rows if row["level"] == "unit")
+        self.assertFalse(unit["suppressed"])
+        breakdown = [row for row in rows if row["level"] in ("dimension", "question")]
+        self.assertTrue(breakdown)
+        self.assertTrue(all(row["n_valid"] is None for row in breakdown))
+
+    def test_the_finding_of_a_hidden_unit_shows_no_figures_to_its_manager(self):
+        finding = Finding.objects.get(
+            campaign=self.campaign, unit=self.mid, dimension_code=""
+        )
+        self.assertNotIn("%", finding.title)
+        self.api(self.leader).post(
+            f"/api/v1/findings/{finding.pk}/confirm/", {}, format="json"
+        )
+        seen = self.api(self.manager_a).get(f"/api/v1/findings/{finding.pk}/").json()
+        self.assertEqual(seen["evidence"], {"suppressed": True})
+        office = self.api(self.leader).get(f"/api/v1/findings/{finding.pk}/").json()
+        self.assertEqual(office["evidence"]["n_valid"], 30)

@@ -7,12 +7,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analysis.models import Finding, Result
 from analysis.services import campaign_analyze
 from questionnaires.models import Campaign
+from rectification.resurvey import tasks_resurvey
 
 
 class Command(BaseCommand):
     help = (
         "Compute the results of a round (rates, intervals, tests, flags, anonymity) and "
-        "create findings (问题清单) for RED units and dimensions. Safe to re-run."
+        "create findings (问题清单) for RED units and dimensions; tasks awaiting this "
+        "re-survey get their verdict. Safe to re-run."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,3 +57,7 @@ class Command(BaseCommand):
         )
         added = Finding.objects.filter(campaign=campaign).count() - before
         self.stdout.write(f"  Findings: {added} new, {before} already listed.")
+        for task in tasks_resurvey(run=run):
+            self.stdout.write(
+                f"  Re-survey of task {task.pk} ({task.title}): {task.resurvey_verdict}"
+            )

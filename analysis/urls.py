@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "campaigns/<int:campaign_id>/results/",
+        views.results_overview,
+        name="analysis-results",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/results/analyze/",
+        views.results_analyze,
+        name="analysis-analyze",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/units/<int:unit_id>/report/",
+        views.unit_report,
+        name="analysis-unit-report",
+    ),
+]
