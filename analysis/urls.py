@@ -9,11 +9,6 @@ urlpatterns = [
         name="analysis-results",
     ),
     path(
-        "campaigns/<int:campaign_id>/results/analyze/",
-        views.results_analyze,
-        name="analysis-analyze",
-    ),
-    path(
         "campaigns/<int:campaign_id>/units/<int:unit_id>/report/",
         views.unit_report,
         name="analysis-unit-report",

@@ -11,16 +11,14 @@ import math
 from collections import Counter
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from organizations.access import scope_for
 from organizations.models import Unit
@@ -30,7 +28,6 @@ from . import charts, stats
 from .access import Reading, reading_for, result_rows, visible_findings
 from .comments import unit_comments
 from .models import Result
-from .services import campaign_analyze
 
 Row = dict[str, Any]
 KIND_ORDER = [Unit.Kind.COMMITTEE, Unit.Kind.BRANCH, Unit.Kind.WINDOW]
@@ -60,23 +57,6 @@ def results_overview(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if reading.allowed:
         context |= _overview(request.user, reading)
     return render(request, "analysis/overview.html", context)
-
-
-@login_required
-@require_POST
-def results_analyze(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    """The office recomputes the round's results now."""
-    campaign = _campaign(request, campaign_id)
-    if not scope_for(request.user).can_administer(campaign.organizer_id):
-        raise PermissionDenied
-    if campaign.status == Campaign.Status.DRAFT:
-        messages.error(request, _("轮次尚未开启，没有可统计的数据。"))
-    else:
-        run = campaign_analyze(campaign=campaign)
-        messages.success(
-            request, _("统计完成：%(n)d 份答卷。") % {"n": run.n_responses}
-        )
-    return redirect("analysis-results", campaign_id=campaign.pk)
 
 
 @login_required

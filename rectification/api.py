@@ -6,6 +6,7 @@ from datetime import date
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +20,7 @@ from rest_framework.exceptions import (
     ValidationError,
 )
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,8 +34,9 @@ from questionnaires.services import ServiceError
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import visible_tasks
+from .evidence import evidence_add
 from .ledger import ledger_rows, ledger_summary, ledger_table
-from .models import ExtensionRequest, Task, TaskEvent
+from .models import Evidence, ExtensionRequest, Task, TaskEvent
 from .resurvey import tasks_resurvey
 from .services import (
     MANAGER_FIELDS,
@@ -208,6 +211,35 @@ class ProgressSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
 
 
+class EvidenceSerializer(serializers.ModelSerializer):
+    download = serializers.SerializerMethodField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "download",
+        ]
+
+    def get_download(self, evidence: Evidence) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("evidence-download", args=[evidence.pk])
+        )
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=_("PDF、图片、DOCX 或 XLSX，最大 20 MB；按内容识别类型。")
+    )
+
+
 class DecideSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
@@ -368,6 +400,38 @@ class TaskViewSet(
             new_due_date=form.validated_data["new_due_date"],
         )
         return Response(ExtensionSerializer(created).data, status=201)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={200: EvidenceSerializer(many=True), 201: EvidenceSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def evidence(self, request: Request, pk: str | None = None) -> Response:
+        """Evidence (佐证材料) of the task, with sha256; uploads by the lead unit or the office.
+        Files are served only through their download links, to those who see the task."""
+        task = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            return Response(
+                EvidenceSerializer(
+                    task.evidence.order_by("uploaded_at", "id"),
+                    many=True,
+                    context=context,
+                ).data
+            )
+        form = EvidenceUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        stored = _call(
+            evidence_add,
+            task=task,
+            user=request.user,
+            upload=form.validated_data["file"],
+        )
+        return Response(EvidenceSerializer(stored, context=context).data, status=201)
 
     @extend_schema(request=DecideSerializer, responses={200: ExtensionSerializer})
     @action(

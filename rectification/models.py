@@ -6,6 +6,8 @@ The state machine and who may move it live in ``rectification/services.py``
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -223,3 +225,68 @@ class TaskEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} · {self.kind} · {self.at:%Y-%m-%d %H:%M}"
+
+
+def evidence_path(instance: Evidence, filename: str) -> str:
+    """A private, random name: never the uploader's file name, never guessable."""
+    return f"private/evidence/{instance.task_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class Evidence(models.Model):
+    """A file proving a task's progress (佐证材料), type checked by its content.
+
+    Stored under MEDIA_ROOT, which no URL serves: it is downloaded only through
+    ``rectification.views.evidence_download``, which checks access.
+    """
+
+    EXTENSIONS = {
+        "application/pdf": ".pdf",
+        "image/png": ".png",
+        "image/jpeg": ".jpg",
+        "image/gif": ".gif",
+        "image/webp": ".webp",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+            ".docx"
+        ),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    }
+
+    task = models.ForeignKey(
+        Task, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("任务")
+    )
+    file = models.FileField(_("文件"), upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="evidence_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def extension(self) -> str:
+        return self.EXTENSIONS.get(self.content_type, "")
+
+    def download_name(self) -> str:
+        """The original name, with the extension of the checked type when it differs:
+        a PDF uploaded as ``x.html`` is saved as ``x.html.pdf`` by the browser."""
+        name = self.original_name or "evidence"
+        accepted = (".jpg", ".jpeg") if self.extension == ".jpg" else (self.extension,)
+        if name.lower().endswith(accepted):
+            return name
+        return name + self.extension

@@ -51,6 +51,7 @@ urlpatterns = [
     path("manage/", include("organizations.urls")),
     path("manage/", include("questionnaires.urls")),
     path("manage/", include("analysis.urls")),
+    path("manage/", include("rectification.urls")),
     path("admin/", admin.site.urls),
     path(
         "api/v1/public/points/<str:token>/",

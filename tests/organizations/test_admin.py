@@ -87,5 +87,6 @@ class ScopedAdminTests(PersonaTestCase):
         from django.apps import apps
         from django.contrib import admin
 
-        for model in apps.get_app_config("organizations").get_models():
-            self.assertTrue(admin.site.is_registered(model), model)
+        for app in ("organizations", "questionnaires", "analysis", "rectification"):
+            for model in apps.get_app_config(app).get_models():
+                self.assertTrue(admin.site.is_registered(model), model)

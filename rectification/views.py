@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from analysis.services import campaign_analyze
+from organizations.access import scope_for
+from questionnaires.models import Campaign
+
+from .evidence import evidence_visible_to
+from .models import Evidence
+from .resurvey import tasks_resurvey
+
+
+@login_required
+@require_safe
+def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
+    """The file, as an attachment of its checked type, to those who may see the task;
+    404 to everyone else, so that ids reveal nothing."""
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("task"), pk=evidence_id
+    )
+    if not evidence_visible_to(evidence=evidence, user=request.user):
+        raise Http404
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.download_name(),
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def results_analyze(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The office recomputes the round's results now; tasks awaiting this
+    re-survey get their verdicts in the same step."""
+    campaign = get_object_or_404(
+        Campaign.objects.for_scope(scope_for(request.user)), pk=campaign_id
+    )
+    if not scope_for(request.user).can_administer(campaign.organizer_id):
+        raise PermissionDenied
+    if campaign.status == Campaign.Status.DRAFT:
+        messages.error(request, _("轮次尚未开启，没有可统计的数据。"))
+    else:
+        run = campaign_analyze(campaign=campaign)
+        verdicts = tasks_resurvey(run=run)
+        messages.success(
+            request,
+            _("统计完成：%(n)d 份答卷；%(t)d 项整改任务得到回访测评结论。")
+            % {"n": run.n_responses, "t": len(verdicts)},
+        )
+    return redirect("analysis-results", campaign_id=campaign.pk)
