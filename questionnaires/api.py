@@ -156,9 +156,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={201: QuestionnaireSerializer})
     @action(detail=True, methods=["post"], url_path="new-version")
     def new_version(self, request: Request, pk: str | None = None) -> Response:
-        draft = service_call(
-            questionnaire_new_version, questionnaire=self.get_object()
-        )
+        draft = service_call(questionnaire_new_version, questionnaire=self.get_object())
         return Response(QuestionnaireSerializer(draft).data, status=201)
 
 
