@@ -1,8 +1,9 @@
 """Which tasks a user may see and act on: the one helper every page and endpoint uses.
 
 A task is visible to anyone whose scope reaches its lead unit or one of its
-cooperating units (managers of those subtrees, reviewers, the office); what each
-may do with it is decided by ``rectification.services`` from the same scope.
+cooperating units (managers of those subtrees, reviewers, the office) — except that
+drafts and tasks being verified are shown to the office only. What each may do with
+a task is decided by ``rectification.services`` from the same scope.
 """
 
 from __future__ import annotations

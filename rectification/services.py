@@ -265,6 +265,9 @@ def task_update(*, task: Task, user, fields: dict[str, Any], comment: str = "") 
 
 def task_report_progress(*, task: Task, user, text: str) -> TaskEvent:
     """A progress report by the lead unit: an event, no change of state."""
+    task = Task.objects.get(
+        pk=task.pk
+    )  # the state as it is now, not as the caller saw it
     if MANAGER not in _roles(user, task):
         raise TransitionRefused(
             _("只有牵头单位可以报告进展。"),
@@ -327,6 +330,7 @@ def extension_request(
     *, task: Task, user, reason: str, new_due_date
 ) -> ExtensionRequest:
     """The lead unit asks for more time; the office decides. Writes an event."""
+    task = Task.objects.get(pk=task.pk)
     if MANAGER not in _roles(user, task):
         raise TransitionRefused(
             _("只有牵头单位可以申请延期。"),
