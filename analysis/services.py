@@ -111,6 +111,12 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
             n_responses=n_responses,
             quality={
                 "alpha": alphas,
+                "bursts": {
+                    str(point): day.isoformat()
+                    for point, day in campaign.points.filter(
+                        burst_on__isnull=False
+                    ).values_list("pk", "burst_on")
+                },
                 "straight_lining": {
                     str(point): count
                     for point, count in straight_lining_by_point(campaign.pk).items()

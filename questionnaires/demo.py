@@ -228,14 +228,12 @@ def demo_responses_fill(
             else 1
             for p in points
         ]
-        moment = (
-            campaign.opens_at
-            + (min(campaign.closes_at, timezone.now()) - campaign.opens_at) / 2
-        )
+        # Answers spread over the time the round has been open, as people come by.
+        span = min(campaign.closes_at, timezone.now()) - campaign.opens_at
         if campaign.access_mode == Campaign.AccessMode.BALLOT:
             codes = {
                 p.pk: ballots_issue(
-                    point=p, count=max(per_round // len(points) + 20, 30)
+                    point=p, count=per_round * 3 // (2 * len(points)) + 30
                 )
                 for p in points
             }
@@ -256,7 +254,7 @@ def demo_responses_fill(
                 nonce=f"demo-{campaign.pk}-{i:08d}-{seed}",
                 ballot=ballot,
                 client_address=f"demo-{i}",
-                now=moment,
+                now=campaign.opens_at + span * (i + 0.5) / per_round,
             )
             count += 1
         stored[campaign.title] = count

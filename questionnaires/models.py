@@ -429,6 +429,14 @@ class CollectionPoint(models.Model):
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT)
     token = models.CharField(max_length=32, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    burst_on = models.DateField(
+        _("突增待复核"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "某一分钟内提交数远高于本点平常水平的日期（见 METHODS §5）；供人工复核。"
+        ),
+    )
 
     objects = CollectionPointQuerySet.as_manager()
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from organizations.models import Unit
 
 from . import ballots
+from .bursts import record_submission
 from .forms_spec import NONCE_PATTERN, AnswerErrors, form_spec, validate_answers
 from .models import (
     Answer,
@@ -459,6 +460,8 @@ def response_submit(
             else:
                 rows.append(Answer(**base, text=answer.text))
         Answer.objects.bulk_create(rows)
+    if record_submission(point.pk, now):
+        CollectionPoint.objects.filter(pk=point.pk).update(burst_on=local.date())
     return SubmitOutcome(stored=True)
 
 

@@ -1,0 +1,44 @@
+"""Bursts of submissions at a point (METHODS.md §5), detected at submit time.
+
+Responses keep no fine timestamps, so the counts live in the cache: one counter
+per point and minute, kept two hours. A minute whose count reaches ``BURST_MIN``
+and is ``BURST_FACTOR`` times the point's average over the previous hour (plus
+one) marks the point for review with the day — an assembly scanning one poster
+looks like this too, which is why it is a mark for a person to check, not a
+rejection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+BURST_MIN = 20
+BURST_FACTOR = 10
+HISTORY_MINUTES = 60
+
+
+def _key(point_id: int, minute: int) -> str:
+    return f"burst:{point_id}:{minute}"
+
+
+def record_submission(point_id: int, now: datetime | None = None) -> bool:
+    """Count one stored submission; True when this minute is a burst."""
+    minute = int((now or timezone.now()).timestamp() // 60)
+    key = _key(point_id, minute)
+    cache.add(key, 0, timeout=2 * 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=2 * 3600)
+        count = 1
+    # Look back only at the thresholds, so most submissions cost one increment.
+    if count < BURST_MIN or count % BURST_MIN:
+        return False
+    history = cache.get_many(
+        [_key(point_id, minute - i) for i in range(1, HISTORY_MINUTES + 1)]
+    )
+    average = sum(history.values()) / HISTORY_MINUTES
+    return count >= BURST_FACTOR * (average + 1)
