@@ -452,6 +452,9 @@ def compare_with_baseline(rows: list[Row], campaign: Campaign) -> None:
         method=IMPROVEMENT_TEST,
         min_n=campaign.min_flag_size,
     )
+    orders = _worst_to_best(
+        {row.scale_id for row, _ in pairs if row.scale_id is not None}
+    )
     for i, (row, old) in enumerate(pairs):
         row.stats.update(
             baseline_n_valid=old.n_valid,
@@ -465,7 +468,7 @@ def compare_with_baseline(rows: list[Row], campaign: Campaign) -> None:
         )
         codes = list(row.level_counts)
         if row.scale_id is not None and codes and set(codes) == set(old.level_counts):
-            order = _worst_to_best(row.scale_id)
+            order = orders.get(row.scale_id)
             if order:
                 result = stats.mann_whitney(
                     [[old.level_counts[c] for c in codes]],
@@ -477,8 +480,12 @@ def compare_with_baseline(rows: list[Row], campaign: Campaign) -> None:
                 )
 
 
-def _worst_to_best(scale_id: int) -> list[str]:
-    levels = ScaleLevel.objects.filter(scale_id=scale_id, score__isnull=False).order_by(
-        "score"
-    )
-    return [level.code for level in levels]
+def _worst_to_best(scale_ids: set[int]) -> dict[int, list[str]]:
+    """Scored level codes of each scale from the worst to the best, in one query."""
+    orders: dict[int, list[str]] = defaultdict(list)
+    levels = ScaleLevel.objects.filter(scale_id__in=scale_ids, score__isnull=False)
+    for scale_id, code in levels.order_by("scale_id", "score").values_list(
+        "scale_id", "code"
+    ):
+        orders[scale_id].append(code)
+    return dict(orders)

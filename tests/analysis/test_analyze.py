@@ -181,3 +181,23 @@ class ParticipationTests(PersonaTestCase):
         self.assertEqual((unit.ballots_issued, unit.ballots_used), (8, 6))
         school = run.results.get(level=Result.Level.SCHOOL)
         self.assertEqual((school.ballots_issued, school.ballots_used), (8, 6))
+
+
+class BeforeAfterTests(PersonaTestCase):
+    def test_the_unit_row_compares_the_whole_scale_with_the_baseline(self):
+        spring = make_round(self.school, title="春", kinds={"branch": "wuhao-branch"})
+        fill(point_of(spring, self.branch_a), n=100, satisfied=80)
+        campaign_analyze(campaign=spring)
+        autumn = make_round(
+            self.school, title="秋", kinds={"branch": "wuhao-branch"}, baseline=spring
+        )
+        fill(point_of(autumn, self.branch_a), n=100, satisfied=95)
+        row = campaign_analyze(campaign=autumn).results.get(
+            level=Result.Level.UNIT, unit=self.branch_a
+        )
+        # Only 满意 and 不满意 are used: P(after > before) − P(after < before)
+        # = 0.95 × 0.20 − 0.05 × 0.80 = 0.15.
+        self.assertAlmostEqual(row.rank_biserial, 0.15)
+        self.assertLess(row.mw_p, 0.01)
+        self.assertAlmostEqual(row.diff, 0.15)
+        self.assertEqual((row.baseline_n_valid, row.verdict), (100, "IMPROVED"))
