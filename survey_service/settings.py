@@ -151,6 +151,14 @@ if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", PUBLIC_BASE_URL):
         f"got {PUBLIC_BASE_URL!r}"
     )
 
+# The QR codes send respondents to PUBLIC_BASE_URL, so a form posted from a page
+# there is our own even when a proxy presents the request under another host name.
+_public_origin = "/".join(PUBLIC_BASE_URL.split("/", 3)[:3])
+if _public_origin not in CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS.append(_public_origin)
+# A refused form gets a page in the product's words, not Django's developer page.
+CSRF_FAILURE_VIEW = "survey_service.views.csrf_failure"
+
 SUBMIT_RATE_LIMIT = parse_rate(
     "SUBMIT_RATE_LIMIT", env_str("SUBMIT_RATE_LIMIT", "30/10m")
 )

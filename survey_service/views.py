@@ -33,3 +33,15 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
     return render(request, "404.html", status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form post: nothing was stored, and the page says what to do.
+
+    Django logs ``reason`` (to ``django.security.csrf``); the person sees plain
+    words. Respondents (``/s/``, ``/b/``) get their own mobile page."""
+    if request.path.startswith(("/s/", "/b/")):
+        template = "questionnaires/respond/csrf_failed.html"
+    else:
+        template = "csrf_failed.html"
+    return render(request, template, {"retry_url": request.path}, status=403)
