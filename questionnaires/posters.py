@@ -66,6 +66,7 @@ _BAND = _Style(20, 11, color=white, bold=True)
 _UNIT = _Style(36, 18, 2, bold=True)
 _TITLE = _Style(22, 12, 2)
 _INSTRUCTION = _Style(16, 10, 2, color=_RED)
+_PERIOD = _Style(14, 9, 1, bold=True)
 _SHORT_URL = _Style(14, 8, 2, color=_GREY)
 _FOOTER = _Style(10, 6, color=_GREY)
 _SLIP_TITLE = _Style(9, 6, 2, color=_GREY)
@@ -84,6 +85,9 @@ class Poster:
     instruction: str  # one line, e.g. "请用手机扫描二维码，匿名评价，约1分钟"
     url: str  # full respondent URL encoded in the QR
     short_url: str  # printed under the QR (may equal url)
+    # e.g. "评议时间：2026年11月1日 至 2026年11月30日 18:00", so an old poster
+    # does not look live; the organiser is in the header band.
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def posters_pdf(posters: Sequence[Poster], *, title: str = "") -> bytes:
     """One A4 page per poster, in order.
 
     Each page: a red header band (``title``, or "群众评议" when empty), the unit
-    name large, the round title, the instruction, the QR code of ``url`` with a
+    name large, the round title, its ``period`` when given, the instruction, the QR code of ``url`` with a
     10 cm symbol, ``short_url`` under it and the footer "匿名评议 · 不记录个人身份".
     ``title`` is also the PDF's document title. Raises ``ValueError`` when
     ``posters`` is empty.
@@ -159,6 +163,8 @@ def _draw_poster(canvas: Canvas, poster: Poster, *, band: str) -> None:
 
     top = _text(canvas, poster.unit_name, _UNIT, middle, page_height - 3.5 * cm, width)
     top = _text(canvas, poster.campaign_title, _TITLE, middle, top - 0.5 * cm, width)
+    if poster.period:
+        top = _text(canvas, poster.period, _PERIOD, middle, top - 0.3 * cm, width)
     top = _text(canvas, poster.instruction, _INSTRUCTION, middle, top - 0.4 * cm, width)
 
     modules = qr_modules(poster.url)

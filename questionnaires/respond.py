@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
+from .glossary import notes_for
 from .models import Campaign, CollectionPoint, Question
 from .ratelimit import client_address
 from .services import (
@@ -73,7 +74,9 @@ def _limit_body(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 def _point(token: str) -> CollectionPoint | None:
     return (
-        CollectionPoint.objects.select_related("campaign", "unit", "questionnaire")
+        CollectionPoint.objects.select_related(
+            "campaign", "campaign__organizer", "unit", "questionnaire"
+        )
         .filter(token=token)
         .first()
     )
@@ -93,11 +96,24 @@ def _already_answered(request: HttpRequest, point: CollectionPoint) -> bool:
     return True
 
 
+def _board_url(point: CollectionPoint | None) -> str:
+    """The round's public rectification board, where respondents see what was done."""
+    if point is None:
+        return ""
+    try:
+        # The rectification app publishes the board; reversing by name keeps this
+        # app free of imports from it.
+        return reverse("public-board", args=[point.campaign_id])
+    except NoReverseMatch:
+        return ""
+
+
 def _refusal(
     request: HttpRequest, code: str, point: CollectionPoint | None
 ) -> HttpResponse:
     template, status = REFUSAL_PAGES[code]
-    return render(request, template, {"point": point}, status=status)
+    context = {"point": point, "board_url": _board_url(point)}
+    return render(request, template, context, status=status)
 
 
 def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
@@ -141,18 +157,24 @@ def _render_form(
     spec = form_spec(point.questionnaire)
     data = request.POST if request.method == "POST" else None
     questions = []
-    for question in spec.questions:
+    # Consecutive questions of one dimension form a section under its heading.
+    sections: list[dict[str, Any]] = []
+    for number, question in enumerate(spec.questions, start=1):
         name = f"q{question.id}"
         chosen = set(data.getlist(name)) if data is not None else set()
-        questions.append(
-            {
-                "spec": question,
-                "name": name,
-                "chosen": chosen,
-                "text": data.get(name, "") if data is not None else "",
-                "errors": (errors or {}).get(question.id, []),
-            }
-        )
+        item = {
+            "spec": question,
+            "name": name,
+            "number": number,
+            "chosen": chosen,
+            "text": data.get(name, "") if data is not None else "",
+            "errors": (errors or {}).get(question.id, []),
+            "notes": notes_for(question.text),
+        }
+        questions.append(item)
+        if not sections or sections[-1]["title"] != question.dimension:
+            sections.append({"title": question.dimension, "questions": []})
+        sections[-1]["questions"].append(item)
     # Resending the same nonce is right (nothing was stored under it) unless the
     # posted one is malformed: then the form could never be sent.
     nonce = data.get("nonce", "") if data is not None else ""
@@ -165,6 +187,9 @@ def _render_form(
         "point": point,
         "spec": spec,
         "questions": questions,
+        "sections": sections,
+        "campaign": point.campaign,
+        "purpose": point.campaign.description or spec.description,
         "commitments": list(commitments),
         "ballot": ballot,
         "ballot_mode": point.campaign.access_mode == Campaign.AccessMode.BALLOT,
@@ -270,11 +295,5 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
     point = _point(token)
     if point is None:
         return render(request, "questionnaires/respond/unknown_point.html", status=404)
-    try:
-        # The rectification app publishes the board; reversing by name keeps this
-        # app free of imports from it.
-        board_url = reverse("public-board", args=[point.campaign_id])
-    except NoReverseMatch:
-        board_url = ""
-    context = {"point": point, "board_url": board_url}
+    context = {"point": point, "board_url": _board_url(point)}
     return render(request, "questionnaires/respond/done.html", context)

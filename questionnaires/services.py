@@ -313,7 +313,7 @@ def ballot_point(raw_code: object) -> CollectionPoint | None:
         return None
     ballot = (
         BallotCode.objects.filter(code_hash=ballots.code_hash(code))
-        .select_related("point__campaign", "point__unit")
+        .select_related("point__campaign__organizer", "point__unit")
         .first()
     )
     return ballot.point if ballot else None

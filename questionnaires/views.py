@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
@@ -54,11 +55,22 @@ def _poster(point: CollectionPoint):
         instruction=str(POSTER_INSTRUCTION),
         url=url,
         short_url=url.split("://", 1)[-1],
+        period=_poster_period(point.campaign),
     )
 
 
 def _poster_band(campaign: Campaign) -> str:
     return _("%(organizer)s 群众评议") % {"organizer": campaign.organizer.name}
+
+
+def _poster_period(campaign: Campaign) -> str:
+    def when(moment) -> str:
+        return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+    return _("评议时间：%(opens)s 至 %(closes)s") % {
+        "opens": when(campaign.opens_at),
+        "closes": when(campaign.closes_at),
+    }
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:

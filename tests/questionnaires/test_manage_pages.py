@@ -2,6 +2,8 @@
 
 import io
 
+from django.utils import timezone
+
 from questionnaires.models import BallotCode, Campaign, Commitment
 from tests.base import PersonaTestCase
 
@@ -99,6 +101,19 @@ class CampaignPageTests(PersonaTestCase):
                 ).status_code,
                 404,
             )
+
+    def test_a_poster_names_the_organiser_and_when_the_round_closes(self):
+        """So that a poster left on a wall after the round does not look live."""
+        from pypdf import PdfReader
+
+        self.login(self.leader)
+        poster = self.client.get(f"/manage/points/{self.point_a.pk}/poster.pdf")
+        (page,) = PdfReader(io.BytesIO(poster.content)).pages
+        text = page.extract_text().replace("\n", "")
+        closes = timezone.localtime(self.campaign.closes_at)
+        self.assertIn(self.school.name, text)
+        self.assertIn(f"{closes.year}年{closes.month}月{closes.day}日", text)
+        self.assertIn(f"{closes:%H:%M}", text)
 
     def test_posters_are_pdfs_one_page_per_point(self):
         from pypdf import PdfReader

@@ -4,6 +4,7 @@ Pages are rendered with pdfium and every QR code on them is decoded with zxing-c
 text is extracted with pypdf. No database.
 """
 
+import dataclasses
 import io
 import secrets
 
@@ -120,13 +121,16 @@ def test_it_prints_one_poster_per_page_that_decodes_to_its_url() -> None:
 
 
 def test_its_poster_text_is_extractable() -> None:
-    item = poster()
+    item = dataclasses.replace(
+        poster(), period="评议时间：2026年11月1日 08:00 至 2026年11月30日 18:00"
+    )
     (text,) = page_texts(posters_pdf([item], title="某某大学群众评议"))
     for expected in (
         "某某大学群众评议",
         item.unit_name,
         item.campaign_title,
         item.instruction,
+        item.period,
         item.short_url,
         FOOTER,
     ):
