@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 LAN_IP := $(shell hostname -I 2>/dev/null | awk '{print $$1}')
 QR_HOST := $(if $(filter 0.0.0.0,$(HOST)),$(or $(LAN_IP),127.0.0.1),$(HOST))
 
-.PHONY: run test serve lint format migrate demo clean
+.PHONY: run test serve lint format migrate demo clean screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -42,6 +42,12 @@ run: $(VENV)/.runtime-installed
 test: export SECRET_KEY ?= test-only-secret-key-not-for-any-server
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## screenshots: the respondent pages on a phone, from the browser tests, into docs/screenshots/
+screenshots: export SECRET_KEY ?= test-only-secret-key-not-for-any-server
+screenshots: $(VENV)/.dev-installed
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q \
+		tests/questionnaires/test_respond_browser.py -k WithJavaScript
 
 ## serve: production serving with gunicorn (needs SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, …)
 serve: $(VENV)/.runtime-installed
