@@ -1,4 +1,5 @@
 import io
+import re
 
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
@@ -6,7 +7,7 @@ from django.test import TestCase, override_settings
 
 from analysis.models import AnalysisRun
 from organizations.models import Membership, Unit
-from questionnaires.models import BallotCode, Campaign, Response
+from questionnaires.models import BallotCode, Campaign, CollectionPoint, Response
 
 
 class SeedDemoTests(TestCase):
@@ -78,6 +79,17 @@ class SeedDemoRoundTests(TestCase):
         self.assertEqual(rounds["open:open"].baseline, rounds["open:closed"])
         self.assertTrue(rounds["open:open"].points.exists())
         self.assertTrue(rounds["open:open"].commitments.exists())
+
+    @override_settings(DEBUG=True)
+    def test_every_run_prints_a_respondent_url_of_the_open_round(self):
+        """So that a second ``make run`` still says where to answer."""
+        for _ in range(2):
+            out = io.StringIO()
+            call_command("seed_demo", "--if-empty", stdout=out)
+            (url,) = re.findall(r"Answer as a respondent: (\S+)", out.getvalue())
+            point = CollectionPoint.objects.get(token=url.rstrip("/").split("/")[-1])
+            self.assertEqual(point.campaign.status, "open")
+            self.assertEqual(point.campaign.access_mode, "open")
 
     @override_settings(DEBUG=True, SUBMIT_RATE_LIMIT=(30, 600))
     def test_responses_fill_every_round_through_the_service_once(self):

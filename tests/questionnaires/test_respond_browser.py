@@ -16,13 +16,15 @@ from datetime import timedelta
 import pypdfium2 as pdfium
 import zxingcpp
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 from PIL import Image
 
 from organizations.models import Membership, Unit
 from questionnaires.forms_spec import QuestionSpec, form_spec
-from questionnaires.models import Campaign, Commitment, Response
+from questionnaires.models import Campaign, CollectionPoint, Commitment, Response
+from questionnaires.services import ballot_point as ballot_point_of
 from questionnaires.services import campaign_close
 from tests.base import make_unit, make_user
 from tests.browser import SCREENSHOTS, BrowserTestCase
@@ -36,10 +38,44 @@ def decode(image: Image.Image) -> list[str]:
     return [code.text for code in codes]
 
 
-class Journeys:
-    """The journeys; run by the two classes below, with and without JavaScript."""
+class Respondent:
+    """What a respondent does on a phone, and what the tests check of it."""
 
     js = True
+
+    def phone_page(self):
+        return self.phone(js=self.js)
+
+    def tap(self, locator) -> None:
+        locator.tap()
+
+    def answer(self, page, point, *, skip: int | None = None) -> None:
+        """Every question as a satisfied respondent would, except ``skip``."""
+        for question in form_spec(point.questionnaire).questions:
+            if question.id == skip:
+                continue
+            card = page.locator(f"#q{question.id}")
+            if question.kind == "scale":
+                label = question.levels[0].label
+                self.tap(card.get_by_role("radio", name=label, exact=True))
+            elif question.kind == "single":
+                self.tap(card.get_by_role("radio", name=question.options[0].label))
+            elif question.kind == "multiple":
+                for option in question.options[:2]:
+                    self.tap(card.get_by_role("checkbox", name=option.label))
+            else:
+                card.locator("textarea").fill(COMMENT)
+
+    def submit(self, page, *, to: str = "**/done/") -> None:
+        with page.expect_navigation(url=to):
+            self.tap(page.get_by_role("button", name="提交"))
+
+    def responses(self, point) -> int:
+        return Response.objects.filter(point=point).count()
+
+
+class Journeys(Respondent):
+    """The journeys; run by the two classes below, with and without JavaScript."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -86,38 +122,6 @@ class Journeys:
         urls = decode(page.render(scale=4).to_pil().convert("L"))
         self.assertEqual(len(urls), count)
         return urls
-
-    # --- What a respondent does -----------------------------------------------
-
-    def phone_page(self):
-        return self.phone(js=self.js)
-
-    def tap(self, locator) -> None:
-        locator.tap()
-
-    def answer(self, page, point, *, skip: int | None = None) -> None:
-        """Every question as a satisfied respondent would, except ``skip``."""
-        for question in form_spec(point.questionnaire).questions:
-            if question.id == skip:
-                continue
-            card = page.locator(f"#q{question.id}")
-            if question.kind == "scale":
-                label = question.levels[0].label
-                self.tap(card.get_by_role("radio", name=label, exact=True))
-            elif question.kind == "single":
-                self.tap(card.get_by_role("radio", name=question.options[0].label))
-            elif question.kind == "multiple":
-                for option in question.options[:2]:
-                    self.tap(card.get_by_role("checkbox", name=option.label))
-            else:
-                card.locator("textarea").fill(COMMENT)
-
-    def submit(self, page, *, to: str = "**/done/") -> None:
-        with page.expect_navigation(url=to):
-            self.tap(page.get_by_role("button", name="提交"))
-
-    def responses(self, point) -> int:
-        return Response.objects.filter(point=point).count()
 
     def screenshot(self, page, name: str) -> None:
         """What the phone's screen shows (for the README), from the run with
@@ -281,14 +285,15 @@ class Journeys:
             "wugemofan": point_of(members, self.branch),
         }
         page = self.phone_page()
+        # No subTest here: a failure must reach BrowserTestCase to leave its
+        # screenshot.
         for key, point in points.items():
-            with self.subTest(key):
-                self.assertEqual(point.questionnaire.key, key)
-                page.goto(self.url_from_qr(point))
-                self.assert_sections(page, point)
-                self.answer(page, point)
-                self.submit(page)
-                self.assertEqual(self.responses(point), 1)
+            self.assertEqual(point.questionnaire.key, key)
+            page.goto(self.url_from_qr(point))
+            self.assert_sections(page, point)
+            self.answer(page, point)
+            self.submit(page)
+            self.assertEqual(self.responses(point), 1, key)
         self.assertEqual(Campaign.objects.count(), 2)
 
     def test_keyboard_only(self):
@@ -403,3 +408,35 @@ class WithJavaScriptTests(Journeys, BrowserTestCase):
 
 class WithoutJavaScriptTests(Journeys, BrowserTestCase):
     js = False
+
+
+class DemoTests(Respondent, BrowserTestCase):
+    """What ``make run`` prints to try: the respondent URL and the ballot slips,
+    answered on two phones, one with JavaScript and one without."""
+
+    def test_the_demos_respondent_and_ballot_urls_reach_the_thank_you_page(self):
+        out = io.StringIO()
+        with override_settings(PUBLIC_BASE_URL=self.live_server_url):
+            call_command("seed_demo", "--yes", stdout=out)
+        printed = out.getvalue()
+        (url,) = re.findall(r"Answer as a respondent: (\S+)", printed)
+        slips = re.findall(r"^  (\S+/b/\S+/)$", printed, re.M)
+        self.assertGreaterEqual(len(slips), 2)
+        point = CollectionPoint.objects.select_related("questionnaire").get(
+            token=url.rstrip("/").rsplit("/", 1)[1]
+        )
+        ballot_point = ballot_point_of(slips[0].rstrip("/").rsplit("/", 1)[1])
+        for number, js in enumerate((True, False), start=1):
+            page = self.phone(js=js)
+            page.goto(url)
+            self.answer(page, point)
+            self.submit(page)
+            self.assertTrue(
+                page.get_by_role("heading", name="感谢您的评价！").is_visible()
+            )
+            self.assertEqual(self.responses(point), number)
+
+            page.goto(slips[number - 1])
+            self.answer(page, ballot_point)
+            self.submit(page)
+            self.assertEqual(self.responses(ballot_point), number)

@@ -14,6 +14,7 @@ from questionnaires.demo import (
     demo_responses_fill,
     demo_rounds_build,
 )
+from questionnaires.models import Campaign, CollectionPoint
 
 
 class Command(BaseCommand):
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                 "The database already has units; the demo was not loaded again."
             )
             self._print(demo_logins())
+            self._print_respondent_url()
             return
         with transaction.atomic():
             logins = demo_tree_build()
@@ -86,10 +88,7 @@ class Command(BaseCommand):
                 )
             demo_baseline_publish(rounds)
         self._print(logins)
-        point = rounds.autumn.points.select_related("unit").first()
-        self.stdout.write(
-            f"Answer as a respondent: {point.public_url}  ({point.unit.name})"
-        )
+        self._print_respondent_url()
         if rounds.ballot.status == "open":
             ballot_point, codes = demo_ballots_for_trying(rounds)
             self.stdout.write(
@@ -97,6 +96,22 @@ class Command(BaseCommand):
             )
             for code in codes:
                 self.stdout.write(f"  {settings.PUBLIC_BASE_URL}/b/{code}/")
+
+    def _print_respondent_url(self) -> None:
+        """A point of an open round, so a newcomer can answer straight away."""
+        point = (
+            CollectionPoint.objects.filter(
+                campaign__status=Campaign.Status.OPEN,
+                campaign__access_mode=Campaign.AccessMode.OPEN,
+            )
+            .select_related("unit")
+            .order_by("campaign__opens_at", "unit__sort_order", "unit__code")
+            .first()
+        )
+        if point is not None:
+            self.stdout.write(
+                f"Answer as a respondent: {point.public_url}  ({point.unit.name})"
+            )
 
     def _print(self, logins: list[DemoLogin]) -> None:
         if not logins:
