@@ -414,8 +414,14 @@ def _score_intervals(rows: list[Row], *, seed: int) -> None:
 
 
 def compare_with_baseline(rows: list[Row], campaign: Campaign) -> None:
-    """Before/after against the latest analysis of the baseline round (METHODS.md §4)."""
-    if campaign.baseline_id is None:
+    """Before/after against the latest analysis of the baseline round (METHODS.md §4).
+
+    A row hidden in the baseline gets no comparison: its count, rate or difference
+    beside the visible row would give the hidden figures away. (A row hidden now
+    loses every figure when it is read, the comparison with it.) A baseline of
+    another organiser is ignored, whatever set it."""
+    baseline = campaign.baseline
+    if baseline is None or baseline.organizer_id != campaign.organizer_id:
         return
     baseline_run = (
         AnalysisRun.objects.filter(campaign_id=campaign.baseline_id)
@@ -432,7 +438,10 @@ def compare_with_baseline(rows: list[Row], campaign: Campaign) -> None:
     pairs = [
         (row, old)
         for row, old in pairs
-        if old is not None and old.n_valid > 0 and row.n_valid > 0
+        if old is not None
+        and not old.suppressed
+        and old.n_valid > 0
+        and row.n_valid > 0
     ]
     if not pairs:
         return

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from organizations.access import scope_for
 from organizations.admin import UnitScopedAdmin
 
+from .access import FINISHED, baseline_refusal
 from .models import (
     Answer,
     BallotCode,
@@ -113,6 +114,35 @@ class CampaignAdmin(UnitScopedAdmin):
     list_filter = ["status", "access_mode"]
     readonly_fields = ["status", "opened_at", "closed_at", "published_at"]
     inlines = [CampaignQuestionnaireInline]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "baseline":
+            # Only rounds that may be a baseline: finished, and this office's.
+            kwargs["queryset"] = Campaign.objects.administered_by(
+                scope_for(request.user)
+            ).filter(status__in=FINISHED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        scope = scope_for(request.user)
+
+        class BaselineChecked(form):
+            def clean(self):
+                data = super().clean()
+                baseline, organizer = data.get("baseline"), data.get("organizer")
+                if baseline is not None and organizer is not None:
+                    refusal = baseline_refusal(
+                        scope,
+                        organizer_id=organizer.pk,
+                        baseline=baseline,
+                        campaign=obj,
+                    )
+                    if refusal:
+                        self.add_error("baseline", refusal)
+                return data
+
+        return BaselineChecked
 
 
 @admin.register(CollectionPoint)

@@ -235,7 +235,7 @@ class PointViewSet(
             CollectionPoint.objects.filter(
                 campaign=campaign, unit__in=scope.visible_units()
             )
-            .select_related("unit")
+            .select_related("unit", "campaign")
             .with_counts()
             .order_by("unit__sort_order", "unit__code")
         )

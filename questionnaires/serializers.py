@@ -4,11 +4,13 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organizations.access import scope_for
 from organizations.models import Unit
 
+from .access import baseline_refusal, progress_visible
 from .models import (
     BallotCode,
     Campaign,
@@ -230,6 +232,17 @@ class CampaignSerializer(serializers.ModelSerializer):
         target = attrs.get("target")
         if target is not None and not 0 < target <= 1:
             raise serializers.ValidationError({"target": [_("目标应在 0 到 1 之间。")]})
+        baseline = attrs.get("baseline")
+        if baseline is not None:
+            organizer = attrs.get("organizer") or self.instance.organizer
+            refusal = baseline_refusal(
+                scope_for(self.context["request"].user),
+                organizer_id=organizer.pk,
+                baseline=baseline,
+                campaign=self.instance,
+            )
+            if refusal:
+                raise serializers.ValidationError({"baseline": [refusal]})
         return attrs
 
     def save_choices(
@@ -302,11 +315,21 @@ class PointSerializer(serializers.ModelSerializer):
             or BallotCode.objects.filter(point=obj).count()
         )
 
-    def get_ballots_used(self, obj: CollectionPoint) -> int:
-        return (
-            getattr(obj, "n_used", None)
-            or BallotCode.objects.filter(point=obj, used_on__isnull=False).count()
+    @extend_schema_field(
+        serializers.IntegerField(
+            allow_null=True,
+            help_text=_(
+                "已使用的选票数；评议结束前仅领导小组办公室可见，其他人为 null。"
+            ),
         )
+    )
+    def get_ballots_used(self, obj: CollectionPoint) -> int | None:
+        if not progress_visible(scope_for(self.context["request"].user), obj.campaign):
+            return None
+        used = getattr(obj, "n_used", None)
+        if used is None:
+            used = BallotCode.objects.filter(point=obj, used_on__isnull=False).count()
+        return used
 
 
 class CommitmentSerializer(serializers.ModelSerializer):

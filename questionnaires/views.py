@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from organizations.access import scope_for
 
 from . import ballots
+from .access import progress_visible
 from .models import Campaign, CollectionPoint, Commitment
 from .services import (
     ServiceError,
@@ -73,9 +74,9 @@ def _poster_period(campaign: Campaign) -> str:
     }
 
 
-def _pdf(content: bytes, filename: str) -> HttpResponse:
+def _pdf(content: bytes, filename: str, *, disposition: str = "inline") -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
 
 
@@ -157,6 +158,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             # Response counts are the office's: a manager watching a small unit's
             # counter tick could tell who has just answered.
             "show_counts": scope.can_administer(campaign.organizer_id),
+            # Ballots used are a response counter too, until the round has closed.
+            "show_used": progress_visible(scope, campaign),
         },
     )
 
@@ -204,7 +207,13 @@ def point_ballots(request: HttpRequest, point_id: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("manage-campaign", campaign_id=point.campaign_id)
-    return _pdf(ballots.slips_pdf(point, codes), f"ballots-{point.pk}.pdf")
+    # Saved, not shown in place of the page: the codes exist only in this file,
+    # and reloading a viewer showing a POST's answer would issue another batch.
+    return _pdf(
+        ballots.slips_pdf(point, codes),
+        f"ballots-{point.pk}.pdf",
+        disposition="attachment",
+    )
 
 
 class CommitmentsForm(forms.Form):
