@@ -222,10 +222,9 @@ class BaselineChoiceTests(PersonaTestCase):
 
     def test_the_admin_offers_only_rounds_that_may_be_a_baseline(self):
         from django.contrib.admin import site
-        from django.test import RequestFactory
-
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Permission
+        from django.test import RequestFactory
 
         self.office_a.is_staff = True
         self.office_a.save()
