@@ -32,23 +32,27 @@ from .models import (
 
 
 class OfficeOnlyAdmin(admin.ModelAdmin):
-    """School-wide configuration: visible to staff, changed by the office only."""
+    """School-wide configuration: visible to staff, changed by the school's office
+    only (not by the office of one 二级党组织)."""
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return (
             super().has_change_permission(request, obj)
-            and scope_for(request.user).is_office
+            and scope_for(request.user).administers_all()
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and scope_for(request.user).is_office
+        return (
+            super().has_add_permission(request)
+            and scope_for(request.user).administers_all()
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         frozen = isinstance(obj, Questionnaire) and obj.is_published
         return (
             not frozen
             and super().has_delete_permission(request, obj)
-            and scope_for(request.user).is_office
+            and scope_for(request.user).administers_all()
         )
 
 

@@ -54,7 +54,7 @@ def service_call(function, **kwargs):
 
 
 class OfficeWrites(BasePermission):
-    """Every role reads; only the office (领导小组办公室) writes."""
+    """Every role reads; only an office (领导小组办公室) writes (its own rounds)."""
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
@@ -62,11 +62,25 @@ class OfficeWrites(BasePermission):
         return request.method in SAFE_METHODS or scope_for(request.user).is_office
 
 
+class SchoolOfficeWrites(BasePermission):
+    """Every role reads; only the school's office writes.
+
+    Scales and questionnaires are shared by the whole school: the office of one
+    二级党组织 may not rescore a scale every unit is measured on."""
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return (
+            request.method in SAFE_METHODS or scope_for(request.user).administers_all()
+        )
+
+
 class ScaleViewSet(viewsets.ModelViewSet):
     """Answer scales. The office adds scales and changes scores; levels stay fixed."""
 
     serializer_class = ScaleSerializer
-    permission_classes = [OfficeWrites]
+    permission_classes = [SchoolOfficeWrites]
     queryset = Scale.objects.prefetch_related("levels")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -92,7 +106,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     """Questionnaire versions. Published versions are frozen: edit by ``new_version``."""
 
     serializer_class = QuestionnaireSerializer
-    permission_classes = [OfficeWrites]
+    permission_classes = [SchoolOfficeWrites]
     queryset = Questionnaire.objects.all()
     filterset_fields = ["key", "target_kind"]
     http_method_names = ["get", "post", "put", "delete", "head", "options"]

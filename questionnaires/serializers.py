@@ -342,7 +342,15 @@ class CommitmentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(_("您不能为该单位填写承诺。"))
         return unit
 
-    def validate_campaign(self, campaign: Campaign) -> Campaign:
-        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.OPEN):
-            raise serializers.ValidationError(_("轮次已结束，承诺不能再修改。"))
-        return campaign
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The round's state counts whether or not the body names the round: a
+        # PATCH of the text alone must not change a finished round's promises.
+        campaign = attrs.get("campaign") or getattr(self.instance, "campaign", None)
+        if campaign is not None and campaign.status not in (
+            Campaign.Status.DRAFT,
+            Campaign.Status.OPEN,
+        ):
+            raise serializers.ValidationError(
+                {"campaign": [_("轮次已结束，承诺不能再修改。")]}
+            )
+        return attrs

@@ -133,7 +133,7 @@ def _record(
 
 
 def _apply_fields(
-    task: Task, fields: dict[str, Any], allowed: set[str]
+    task: Task, fields: dict[str, Any], allowed: set[str], *, user
 ) -> dict[str, list[Any]]:
     unknown = set(fields) - allowed
     if unknown:
@@ -141,6 +141,10 @@ def _apply_fields(
             _("不能修改这些字段：%(f)s。") % {"f": ", ".join(sorted(unknown))},
             code="field_not_allowed",
         )
+    lead = fields.get("lead_unit")
+    if lead is not None and not scope_for(user).can_administer(lead.pk):
+        # The office moves a task only within the units it runs.
+        raise ServiceError(_("您不能把任务交给该单位。"), code="not_office")
     changes = {}
     for name, value in fields.items():
         old = getattr(task, name)
@@ -188,6 +192,7 @@ def task_transition(
                 task,
                 fields or {},
                 OFFICE_FIELDS if rule.who == OFFICE else MANAGER_FIELDS,
+                user=user,
             )
             refuse = _precondition(task, action)
         if refuse is not None:
@@ -249,7 +254,7 @@ def task_update(*, task: Task, user, fields: dict[str, Any], comment: str = "") 
                 action="update",
                 allowed=allowed_actions(task, user),
             )
-        changes = _apply_fields(task, fields, allowed)
+        changes = _apply_fields(task, fields, allowed, user=user)
         if changes:
             task.save()
             _record(
@@ -317,9 +322,17 @@ def task_create(
             raise ServiceError(
                 _("评议问题的整改任务须来自问题清单。"), code="survey_needs_finding"
             )
-        if not scope_for(user).can_administer(fields["lead_unit"].pk):
+        scope = scope_for(user)
+        if not scope.can_administer(fields["lead_unit"].pk):
             raise ServiceError(_("您不能为该单位建立整改任务。"), code="not_office")
         cooperating = fields.pop("cooperating_units", [])
+        outside = [unit for unit in cooperating if not scope.can_administer(unit.pk)]
+        if outside:
+            raise ServiceError(
+                _("您不能让这些单位配合整改：%(u)s。")
+                % {"u": "、".join(unit.name for unit in outside)},
+                code="not_office",
+            )
         task = Task.objects.create(finding=finding, **fields)
         task.cooperating_units.set(cooperating)
         _record(task, kind=TaskEvent.Kind.CREATED, actor=user, comment="")
