@@ -90,6 +90,23 @@ def reading_for(user, campaign: Campaign, *, raw: bool = False) -> Reading:
     )
 
 
+def unit_figures_visible(
+    user, campaign: Campaign, unit_id: int, *, suppressed: bool
+) -> bool:
+    """Whether ``user`` may read figures of one unit in one round, wherever they
+    are shown (a task's snapshot, a re-survey): the office of the round always;
+    anyone else once the round is published, for a unit in their scope, and only
+    when the row was not hidden by the anonymity thresholds."""
+    reading = reading_for(user, campaign)
+    if reading.is_office:
+        return True
+    return (
+        reading.allowed
+        and not suppressed
+        and scope_for(user).visible_units().filter(pk=unit_id).exists()
+    )
+
+
 def latest_run(campaign: Campaign) -> AnalysisRun | None:
     return campaign.analysis_runs.order_by("-created_at", "-id").first()
 

@@ -173,24 +173,14 @@ def findings_create(*, run: AnalysisRun) -> list[Finding]:
         n_valid__gte=campaign.min_flag_size,
     ).select_related("unit")
     for result in red:
-        if result.suppressed:
-            # Hidden to protect a small sibling: the title carries no figures.
-            title = (
-                _("总体满意率显著低于目标")
-                if result.level == Result.Level.UNIT
-                else _("“%(dimension)s”满意率显著低于目标")
-                % {"dimension": result.label}
-            )
-        elif result.level == Result.Level.UNIT:
-            title = _("总体满意率 %(rate).1f%%，显著低于目标 %(target).0f%%") % {
-                "rate": result.rate * 100,
-                "target": float(campaign.target) * 100,
-            }
-        else:
-            title = _("“%(dimension)s”满意率 %(rate).1f%%，显著低于目标") % {
-                "dimension": result.label,
-                "rate": result.rate * 100,
-            }
+        # Titles carry no figures: they travel into tasks, the ledger, exports
+        # and the public board, where figures may only come through
+        # analysis.access. The figures are in the finding's evidence.
+        title = (
+            _("总体满意率显著低于目标")
+            if result.level == Result.Level.UNIT
+            else _("“%(dimension)s”满意率显著低于目标") % {"dimension": result.label}
+        )
         finding, was_created = Finding.objects.get_or_create(
             campaign=campaign,
             unit=result.unit,

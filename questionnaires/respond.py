@@ -97,13 +97,26 @@ def _already_answered(request: HttpRequest, point: CollectionPoint) -> bool:
 
 
 def _board_url(point: CollectionPoint | None) -> str:
-    """The round's public rectification board, where respondents see what was done."""
+    """The public rectification board of the organiser's latest published round
+    (this one once published, else the one before), where respondents see what
+    was done; empty when none is published yet."""
     if point is None:
+        return ""
+    latest = (
+        Campaign.objects.filter(
+            organizer_id=point.campaign.organizer_id,
+            status=Campaign.Status.PUBLISHED,
+        )
+        .order_by("-published_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest is None:
         return ""
     try:
         # The rectification app publishes the board; reversing by name keeps this
         # app free of imports from it.
-        return reverse("public-board", args=[point.campaign_id])
+        return reverse("public-board", args=[latest])
     except NoReverseMatch:
         return ""
 

@@ -1,18 +1,30 @@
-"""Which tasks a user may see and act on: the one helper every page and endpoint uses.
+"""Which tasks a user may see, and which of their figures: the one helper every
+page, endpoint and export uses.
 
-A task is visible to anyone whose scope reaches its lead unit or one of its
-cooperating units (managers of those subtrees, reviewers, the office) — except that
-drafts and tasks being verified are shown to the office only. What each may do with
-a task is decided by ``rectification.services`` from the same scope.
+A task is visible to the office that runs its lead unit, and to anyone whose scope
+reaches its lead unit or one of its cooperating units (managers of those subtrees,
+reviewers) once it has been assigned: drafts, tasks being verified and dismissed
+ones are the office's. Figures on a task (the finding's snapshot, the re-survey's
+before and after) reach a reader other than the office only through
+``analysis.access`` — published round, a unit in their scope, not hidden — so a
+cooperating unit never reads the lead unit's figures. What each may do with a task
+is decided by ``rectification.services`` from the same scope.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
+from analysis.access import unit_figures_visible
+from analysis.models import Result
 from organizations.access import scope_for
+from questionnaires.models import Campaign
 
 from .models import Task
+
+OFFICE_ONLY_STATES = (Task.State.DRAFT, Task.State.VERIFYING, Task.State.DISMISSED)
 
 
 def visible_tasks(user) -> QuerySet[Task]:
@@ -21,7 +33,49 @@ def visible_tasks(user) -> QuerySet[Task]:
     if scope.everything:
         return tasks
     units = scope.visible_units()
-    ids = Task.objects.filter(
-        Q(lead_unit__in=units) | Q(cooperating_units__in=units)
-    ).values("pk")
-    return tasks.filter(pk__in=ids)
+    office = Q(lead_unit__in=scope.administered_units())
+    assigned = Q(
+        pk__in=Task.objects.filter(
+            Q(lead_unit__in=units) | Q(cooperating_units__in=units)
+        ).values("pk")
+    ) & ~Q(state__in=OFFICE_ONLY_STATES)
+    return tasks.filter(office | assigned)
+
+
+def snapshot_for(user, task: Task) -> dict[str, Any] | None:
+    """The finding's figures as computed when it was found, if ``user`` may read
+    them; None otherwise (or when the task has no finding)."""
+    if task.finding_id is None or not task.finding.evidence:
+        return None
+    snapshot = task.finding.evidence
+    visible = unit_figures_visible(
+        user,
+        task.finding.campaign,
+        task.finding.unit_id,
+        suppressed=bool(snapshot.get("suppressed")),
+    )
+    return snapshot if visible else None
+
+
+def resurvey_for(user, task: Task) -> dict[str, Any] | None:
+    """The re-survey's before and after, if ``user`` may read both rounds' figures
+    of the unit; None otherwise."""
+    figures = task.resurvey_figures
+    if not figures or task.finding_id is None:
+        return None
+    finding = task.finding
+    level = Result.Level.DIMENSION if finding.dimension_code else Result.Level.UNIT
+    runs = {finding.campaign_id: None, figures.get("round"): figures.get("run")}
+    for campaign in Campaign.objects.filter(pk__in=[k for k in runs if k]):
+        rows = Result.objects.filter(
+            run__campaign=campaign,
+            level=level,
+            unit_id=finding.unit_id,
+            dimension_code=finding.dimension_code,
+        )
+        if runs[campaign.pk]:
+            rows = rows.filter(run_id=runs[campaign.pk])
+        hidden = rows.filter(suppressed=True).exists()
+        if not unit_figures_visible(user, campaign, finding.unit_id, suppressed=hidden):
+            return None
+    return figures

@@ -9,8 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
@@ -33,7 +34,7 @@ from questionnaires.models import Campaign
 from questionnaires.services import ServiceError
 from survey_service.spreadsheets import CONTENT_TYPES
 
-from .access import visible_tasks
+from .access import resurvey_for, visible_tasks
 from .evidence import evidence_add
 from .ledger import ledger_rows, ledger_summary, ledger_table
 from .models import Evidence, ExtensionRequest, Task, TaskEvent
@@ -77,6 +78,11 @@ def _call(function, **kwargs):
 class TaskSerializer(serializers.ModelSerializer):
     lead_unit_name = serializers.CharField(source="lead_unit.name", read_only=True)
     allowed_actions = serializers.SerializerMethodField()
+    resurvey_figures = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "回访测评前后的数字；只有本轮结果对您可见（已发布、本单位、未因匿名阈值隐藏）时才给出，否则为 null。"
+        )
+    )
 
     class Meta:
         model = Task
@@ -116,7 +122,6 @@ class TaskSerializer(serializers.ModelSerializer):
             "colour",
             "interview_candidate",
             "resurvey_verdict",
-            "resurvey_figures",
             "accepted_at",
             "closed_at",
             "lookback_on",
@@ -125,6 +130,10 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_allowed_actions(self, task: Task) -> list[str]:
         return allowed_actions(task, self.context["request"].user)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_resurvey_figures(self, task: Task) -> dict | None:
+        return resurvey_for(self.context["request"].user, task)
 
 
 class TaskCreateSerializer(serializers.Serializer):
@@ -176,6 +185,15 @@ class TransitionSerializer(serializers.Serializer):
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    changes = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_changes(self, event: TaskEvent) -> dict:
+        """A re-survey's figures only for readers who may see them (see access)."""
+        changes = dict(event.changes or {})
+        if "figures" in changes and not self.context.get("figures_visible"):
+            changes.pop("figures")
+        return changes
 
     class Meta:
         model = TaskEvent
@@ -363,7 +381,13 @@ class TaskViewSet(
         task = self.get_object()
         events = task.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
-        return self.get_paginated_response(EventSerializer(page, many=True).data)
+        context = {
+            "request": request,
+            "figures_visible": resurvey_for(request.user, task) is not None,
+        }
+        return self.get_paginated_response(
+            EventSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(request=ProgressSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["post"])

@@ -33,7 +33,7 @@ from questionnaires.models import Campaign
 from questionnaires.services import ServiceError
 from survey_service.spreadsheets import CONTENT_TYPES
 
-from .access import visible_tasks
+from .access import resurvey_for, snapshot_for, visible_tasks
 from .evidence import evidence_add
 from .ledger import OPEN_STATES, ledger_rows, ledger_summary, ledger_table
 from .models import Task, TaskEvent
@@ -404,7 +404,7 @@ def _task_page(
     scope = scope_for(request.user)
     office = scope.can_administer(task.lead_unit_id)
     manager = scope.manages(task.lead_unit_id)
-    snapshot = task.finding.evidence if task.finding_id else {}
+    snapshot = snapshot_for(request.user, task)
     actions = offered_actions(task, request.user)
     context = {
         "task": task,
@@ -416,11 +416,10 @@ def _task_page(
         "extensions": task.extensions.select_related("requested_by", "decided_by"),
         "milestones": task.milestones.all(),
         "cooperating": task.cooperating_units.all(),
-        "snapshot": snapshot
-        if snapshot and (office or not snapshot.get("suppressed"))
-        else None,
-        "snapshot_hidden": bool(snapshot.get("suppressed")) and not office,
-        "resurvey": task.resurvey_figures or None,
+        "snapshot": snapshot,
+        "snapshot_hidden": snapshot is None
+        and bool(task.finding_id and task.finding.evidence),
+        "resurvey": resurvey_for(request.user, task),
         "verdict_label": VERDICT_LABELS.get(task.resurvey_verdict, ""),
         "may_upload": (office or manager)
         and task.state

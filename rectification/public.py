@@ -28,8 +28,10 @@ PUBLIC_STATES = [
 
 @require_safe
 def board(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    # Only published rounds: before publication even the list of problems found
+    # is the office's (the units have not seen their results yet).
     campaign = get_object_or_404(
-        Campaign.objects.exclude(status=Campaign.Status.DRAFT), pk=campaign_id
+        Campaign.objects.filter(status=Campaign.Status.PUBLISHED), pk=campaign_id
     )
     tasks = (
         Task.objects.filter(campaign=campaign, state__in=PUBLIC_STATES)

@@ -25,7 +25,7 @@ from organizations.models import Membership, Unit
 from questionnaires.forms_spec import QuestionSpec, form_spec
 from questionnaires.models import Campaign, CollectionPoint, Commitment, Response
 from questionnaires.services import ballot_point as ballot_point_of
-from questionnaires.services import campaign_close
+from questionnaires.services import campaign_close, campaign_publish
 from tests.base import make_unit, make_user
 from tests.browser import SCREENSHOTS, BrowserTestCase
 from tests.questionnaires.helpers import make_round, point_of
@@ -93,9 +93,14 @@ class Journeys(Respondent):
         self.window = make_unit(
             "A-W", Unit.Kind.WINDOW, self.branch, name="甲学院学生事务服务窗口"
         )
-        make_user("office", Membership.Role.OFFICE, self.school)
+        office = make_user("office", Membership.Role.OFFICE, self.school)
         self.office = Client()
-        self.office.login(username="office", password="pw-office")
+        self.office.force_login(office)
+        # The spring round's results and rectification are published: the board
+        # the thank-you and closed pages link to.
+        spring = make_round(self.school, title="2026 年春季群众评议")
+        campaign_close(campaign=spring)
+        campaign_publish(campaign=spring)
         self.campaign = make_round(
             self.school,
             title="2026 年秋季群众评议",
@@ -158,7 +163,7 @@ class Journeys(Respondent):
         self.assertEqual(self.responses(point), 1)
         self.screenshot(page, "respond_thanks")
         with page.expect_navigation():
-            page.get_by_role("link", name="查看本轮整改公示").tap()
+            page.get_by_role("link", name="查看整改公示").tap()
         self.assertTrue(page.get_by_role("heading", name="整改公示").is_visible())
 
         # The same phone again: already answered, and nothing more is stored.
@@ -267,7 +272,7 @@ class Journeys(Respondent):
         self.assertEqual(response.status, 410)
         self.assertTrue(page.get_by_role("heading", name="评议已结束").is_visible())
         with page.expect_navigation():
-            page.get_by_role("link", name="查看本轮整改公示").tap()
+            page.get_by_role("link", name="查看整改公示").tap()
         self.assertTrue(page.get_by_role("heading", name="整改公示").is_visible())
 
         response = page.goto(f"{self.live_server_url}/s/AAAAAAAAAAAAAAAA/")
@@ -294,7 +299,7 @@ class Journeys(Respondent):
             self.answer(page, point)
             self.submit(page)
             self.assertEqual(self.responses(point), 1, key)
-        self.assertEqual(Campaign.objects.count(), 2)
+        self.assertEqual(Campaign.objects.count(), 3)
 
     def test_keyboard_only(self):
         point = point_of(self.campaign, self.window)

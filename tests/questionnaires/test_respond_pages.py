@@ -22,7 +22,7 @@ from questionnaires.models import (
     Response,
     SubmissionNonce,
 )
-from questionnaires.services import ballots_issue, campaign_close
+from questionnaires.services import ballots_issue, campaign_close, campaign_publish
 from tests.base import PersonaTestCase
 
 from .helpers import make_round, point_of, question
@@ -600,8 +600,18 @@ class WhatTheRespondentReadsTests(RespondCase):
         self.assertIn("三会一课：定期召开支部党员大会、支部委员会、党小组会", card)
         self.assertIn(f'aria-describedby="q{rules.id}-help"', card)
 
-    def test_the_closed_page_links_to_the_public_board(self):
+    def test_the_closed_page_links_to_the_latest_published_board(self):
+        earlier = make_round(self.school, title="上一轮", kinds={"window": "window"})
+        campaign_close(campaign=earlier)
         campaign_close(campaign=self.campaign)
+        page = self.browser.get(self.url())
+        self.assertNotContains(page, "/public/campaigns/", status_code=410)
+        campaign_publish(campaign=earlier)
+        page = self.browser.get(self.url())
+        self.assertContains(
+            page, f'href="/public/campaigns/{earlier.pk}/"', status_code=410
+        )
+        campaign_publish(campaign=self.campaign)
         page = self.browser.get(self.url())
         self.assertContains(
             page, f'href="/public/campaigns/{self.campaign.pk}/"', status_code=410

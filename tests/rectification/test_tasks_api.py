@@ -99,17 +99,22 @@ class TaskApiTests(PersonaTestCase):
 
     def test_a_refusal_is_409_with_state_action_and_allowed_actions(self):
         task = self.create(self.finding_a)
-        response = self.move(self.manager_a, task, "verify")
+        # A draft is the office's alone: the manager cannot even see it.
+        self.assertEqual(self.move(self.manager_a, task, "verify").status_code, 404)
+        response = self.move(self.leader, task, "accept")
         self.assertEqual(response.status_code, 409)
         body = response.json()
-        self.assertEqual((body["state"], body["action"]), ("draft", "verify"))
-        self.assertEqual(body["allowed_actions"], [])
-        self.assertEqual(
-            self.move(self.leader, task, "accept").json()["allowed_actions"], ["verify"]
-        )
+        self.assertEqual((body["state"], body["action"]), ("draft", "accept"))
+        self.assertEqual(body["allowed_actions"], ["verify"])
         self.assertEqual(
             TaskEvent.objects.filter(task=task).count(), 1
         )  # only "created"
+        Task.objects.filter(pk=task.pk).update(state=Task.State.ASSIGNED)
+        response = self.move(self.manager_a, task, "accept")
+        self.assertEqual(response.status_code, 409)
+        body = response.json()
+        self.assertEqual((body["state"], body["action"]), ("assigned", "accept"))
+        self.assertNotIn("accept", body["allowed_actions"])
 
     def test_manager_a_can_neither_see_nor_touch_unit_bs_tasks(self):
         task_b = self.create(self.finding_b)
@@ -133,8 +138,10 @@ class TaskApiTests(PersonaTestCase):
 
     def test_the_reviewer_reads_but_cannot_act(self):
         task = self.create(self.finding_a)
+        self.assertEqual(self.api(self.reviewer).get(URL).json()["count"], 0)  # draft
+        Task.objects.filter(pk=task.pk).update(state=Task.State.ASSIGNED)
         self.assertEqual(self.api(self.reviewer).get(URL).json()["count"], 1)
-        self.assertEqual(self.move(self.reviewer, task, "verify").status_code, 409)
+        self.assertEqual(self.move(self.reviewer, task, "submit_plan").status_code, 409)
         self.assertEqual(self.api().get(URL).status_code, 401)
 
     def test_only_the_office_creates_tasks_and_only_from_confirmed_findings(self):
