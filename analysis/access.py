@@ -84,7 +84,10 @@ def reading_for(user, campaign: Campaign, *, raw: bool = False) -> Reading:
         campaign.status == Campaign.Status.PUBLISHED
         and Campaign.objects.for_scope(scope).filter(pk=campaign.pk).exists()
     )
-    run = latest_run(campaign) if may_read else None
+    # Not while the round runs, for anyone: a run made before the close (by an
+    # older version, or before a round was reopened by hand) is not read either.
+    finished = campaign.status in (Campaign.Status.CLOSED, Campaign.Status.PUBLISHED)
+    run = latest_run(campaign) if may_read and finished else None
     return Reading(
         campaign=campaign, run=run, is_office=is_office, raw=raw and is_office
     )

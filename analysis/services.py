@@ -93,7 +93,18 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
 
     Safe to re-run: each run is a new snapshot of results; findings that already
     exist are left exactly as they are (their evidence is frozen).
+
+    Only once the round has closed: analysing an open round, waiting for one more
+    answer and analysing again would show the office what that one person said.
+    Raises StateError otherwise.
     """
+    # The state in the database, not the caller's copy of it.
+    status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)
+    if status.first() not in (Campaign.Status.CLOSED, Campaign.Status.PUBLISHED):
+        raise StateError(
+            _("评议结束后才能统计：进行中的轮次反复统计，可以推断出单份答卷。"),
+            code="not_closed",
+        )
     rows, n_responses = build_rows(campaign)
     compute_statistics(rows, campaign, seed=campaign.pk)
     compare_with_baseline(rows, campaign)

@@ -74,6 +74,12 @@ def _poster_period(campaign: Campaign) -> str:
     }
 
 
+def coarse_count(n: int) -> str:
+    """A count while the round runs, in steps of five: the office sees progress,
+    not each answer arrive ("<5", "15+")."""
+    return "<5" if n < 5 else f"{n // 5 * 5}+"
+
+
 def _pdf(content: bytes, filename: str, *, disposition: str = "inline") -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
@@ -147,6 +153,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         .order_by("unit__sort_order", "unit__code")
     )
     actionable = set(scope.actionable_units().values_list("pk", flat=True))
+    running = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN)
+    for point in points:
+        point.responses_shown = (
+            coarse_count(point.n_responses) if running else str(point.n_responses)
+        )
     return render(
         request,
         "questionnaires/campaign_detail.html",

@@ -31,7 +31,7 @@ from analysis.services import campaign_analyze
 from organizations.access import scope_for
 from organizations.models import Unit
 from questionnaires.models import Campaign
-from questionnaires.services import ServiceError
+from questionnaires.services import ServiceError, StateError
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import resurvey_for, visible_tasks
@@ -519,11 +519,10 @@ class AnalyzeView(GenericAPIView):
         )
         if not scope_for(request.user).can_administer(campaign.organizer_id):
             raise PermissionDenied()
-        if campaign.status == Campaign.Status.DRAFT:
-            raise Refused(
-                {"detail": _("轮次尚未开启，没有可统计的数据。"), "code": "draft"}
-            )
-        run = campaign_analyze(campaign=campaign)
+        try:
+            run = campaign_analyze(campaign=campaign)
+        except StateError as refused:
+            raise Refused({"detail": refused.message, "code": refused.code}) from None
         verdicts = tasks_resurvey(run=run)
         return Response(
             {

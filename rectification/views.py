@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from analysis.services import campaign_analyze
 from organizations.access import scope_for
 from questionnaires.models import Campaign
+from questionnaires.services import StateError
 
 from .evidence import evidence_visible_to
 from .models import Evidence
@@ -48,10 +49,11 @@ def results_analyze(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
     if not scope_for(request.user).can_administer(campaign.organizer_id):
         raise PermissionDenied
-    if campaign.status == Campaign.Status.DRAFT:
-        messages.error(request, _("轮次尚未开启，没有可统计的数据。"))
-    else:
+    try:
         run = campaign_analyze(campaign=campaign)
+    except StateError as refused:
+        messages.error(request, refused.message)
+    else:
         verdicts = tasks_resurvey(run=run)
         messages.success(
             request,

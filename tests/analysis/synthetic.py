@@ -65,3 +65,27 @@ def fill(
                     )
                 )
     Answer.objects.bulk_create(answers, batch_size=2000)
+
+
+def analysed(campaign):
+    """Close the round if it is still open (analysis waits for the close), then
+    analyse it; returns the run."""
+    from analysis.services import campaign_analyze
+    from questionnaires.models import Campaign
+    from questionnaires.services import campaign_close
+
+    if campaign.status == Campaign.Status.OPEN:
+        campaign_close(campaign=campaign)
+    campaign.refresh_from_db()
+    return campaign_analyze(campaign=campaign)
+
+
+def published(campaign):
+    """Close the round if it is still open, then publish its results."""
+    from questionnaires.models import Campaign
+    from questionnaires.services import campaign_close, campaign_publish
+
+    campaign.refresh_from_db()
+    if campaign.status == Campaign.Status.OPEN:
+        campaign_close(campaign=campaign)
+    return campaign_publish(campaign=campaign)

@@ -5,12 +5,12 @@ import io
 from django.core.management import CommandError, call_command
 
 from analysis.models import AnalysisRun, Finding, Result
-from analysis.services import campaign_analyze
 from organizations.models import Unit
+from questionnaires.services import campaign_close
 from tests.base import PersonaTestCase, make_unit
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import fill
+from .synthetic import analysed, fill
 
 
 class KnownTruthTests(PersonaTestCase):
@@ -45,7 +45,7 @@ class KnownTruthTests(PersonaTestCase):
         }
 
     def test_the_red_list_is_exactly_the_low_units_with_enough_answers(self):
-        run = campaign_analyze(campaign=self.campaign)
+        run = analysed(self.campaign)
         results = self.unit_results(run)
         red = {code for code, r in results.items() if r.flag == "RED"}
         self.assertEqual(red, {"R0", "R1", "R2"})
@@ -56,7 +56,7 @@ class KnownTruthTests(PersonaTestCase):
         self.assertEqual(results["R0"].source, "headline")
 
     def test_findings_name_the_red_units_and_a_second_run_adds_none(self):
-        campaign_analyze(campaign=self.campaign)
+        analysed(self.campaign)
         findings = Finding.objects.filter(campaign=self.campaign)
         self.assertEqual(
             {f.unit.code for f in findings.filter(dimension_code="")},
@@ -67,7 +67,7 @@ class KnownTruthTests(PersonaTestCase):
         self.assertFalse(findings.filter(unit__code__in=["S0", "S1", "G0"]).exists())
         evidence = findings.get(unit__code="R0", dimension_code="").evidence
         before = findings.count()
-        campaign_analyze(campaign=self.campaign)
+        analysed(self.campaign)
         self.assertEqual(Finding.objects.filter(campaign=self.campaign).count(), before)
         self.assertEqual(
             findings.get(unit__code="R0", dimension_code="").evidence, evidence
@@ -75,13 +75,13 @@ class KnownTruthTests(PersonaTestCase):
         self.assertEqual(AnalysisRun.objects.filter(campaign=self.campaign).count(), 2)
 
     def test_the_settings_used_are_stored_with_the_run(self):
-        run = campaign_analyze(campaign=self.campaign)
+        run = analysed(self.campaign)
         self.assertEqual(run.settings["min_group_size"], 5)
         self.assertEqual(run.settings["target"], 0.95)
         self.assertEqual(run.settings["rate_definition"], "broad")
 
     def test_the_school_row_pools_every_unit(self):
-        run = campaign_analyze(campaign=self.campaign)
+        run = analysed(self.campaign)
         school = run.results.get(level=Result.Level.SCHOOL)
         self.assertEqual(school.n_valid, 4 * 200 + 3 * 200 + 8 + 6)
         self.assertEqual(school.n_satisfied, 4 * 194 + 3 * 170 + 4 + 6)
@@ -99,6 +99,10 @@ class CommandTests(PersonaTestCase):
         campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
         fill(point_of(campaign, self.branch_a), n=50, satisfied=49)
         out = io.StringIO()
+        with self.assertRaisesMessage(CommandError, "still open"):
+            call_command("analyze_campaign", str(campaign.pk), stdout=out)
+        self.assertFalse(AnalysisRun.objects.filter(campaign=campaign).exists())
+        campaign_close(campaign=campaign)
         call_command("analyze_campaign", str(campaign.pk), stdout=out)
         self.assertIn("98.0%", out.getvalue())
 
@@ -130,7 +134,7 @@ class ThemeFindingTests(PersonaTestCase):
             Answer.objects.create(
                 response=response, point=point, question=text_question, text=text
             )
-        campaign_analyze(campaign=campaign)
+        analysed(campaign)
         themes = Finding.objects.filter(
             campaign=campaign, trigger=Finding.Trigger.THEME
         )
@@ -139,7 +143,7 @@ class ThemeFindingTests(PersonaTestCase):
         self.assertEqual(finding.unit, self.branch_b)
         self.assertIn("报销", finding.title)
         self.assertEqual(finding.evidence["negative_share"], 1.0)
-        campaign_analyze(campaign=campaign)
+        analysed(campaign)
         self.assertEqual(
             Finding.objects.filter(campaign=campaign, trigger="theme").count(), 1
         )
@@ -152,7 +156,7 @@ class ThemeFindingTests(PersonaTestCase):
             satisfied=2,
             comments=self.COMPLAINTS,
         )
-        campaign_analyze(campaign=campaign)
+        analysed(campaign)
         self.assertFalse(
             Finding.objects.filter(campaign=campaign, trigger="theme").exists()
         )
@@ -176,7 +180,7 @@ class ParticipationTests(PersonaTestCase):
                 ballot=code,
                 client_address="x",
             )
-        run = campaign_analyze(campaign=campaign)
+        run = analysed(campaign)
         unit = run.results.get(level=Result.Level.UNIT, unit=self.branch_a)
         self.assertEqual((unit.ballots_issued, unit.ballots_used), (8, 6))
         school = run.results.get(level=Result.Level.SCHOOL)
@@ -187,14 +191,12 @@ class BeforeAfterTests(PersonaTestCase):
     def test_the_unit_row_compares_the_whole_scale_with_the_baseline(self):
         spring = make_round(self.school, title="春", kinds={"branch": "wuhao-branch"})
         fill(point_of(spring, self.branch_a), n=100, satisfied=80)
-        campaign_analyze(campaign=spring)
+        analysed(spring)
         autumn = make_round(
             self.school, title="秋", kinds={"branch": "wuhao-branch"}, baseline=spring
         )
         fill(point_of(autumn, self.branch_a), n=100, satisfied=95)
-        row = campaign_analyze(campaign=autumn).results.get(
-            level=Result.Level.UNIT, unit=self.branch_a
-        )
+        row = analysed(autumn).results.get(level=Result.Level.UNIT, unit=self.branch_a)
         # Only 满意 and 不满意 are used: P(after > before) − P(after < before)
         # = 0.95 × 0.20 − 0.05 × 0.80 = 0.15.
         self.assertAlmostEqual(row.rank_biserial, 0.15)

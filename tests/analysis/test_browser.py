@@ -8,13 +8,12 @@ button, and saves screenshots (see tests/browser.py for Chromium and where they 
 from __future__ import annotations
 
 from analysis.models import AnalysisRun
-from analysis.services import campaign_analyze
 from organizations.models import Membership, Unit
 from tests.base import make_unit, make_user
 from tests.browser import SCREENSHOTS, BrowserTestCase
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import fill
+from .synthetic import analysed, fill
 
 PREFIX = "BROWSER-"
 USERNAME = "browser-leader"
@@ -48,7 +47,7 @@ class BrowserTests(BrowserTestCase):
                 satisfied=satisfied,
                 comments=["办事效率高", "排队时间太长", "服务热情周到"],
             )
-        campaign_analyze(campaign=self.campaign)
+        analysed(self.campaign)
         self.page = self.desktop()
 
     def assert_chart_drawn(self, selector: str) -> None:

@@ -6,14 +6,14 @@ import xml.etree.ElementTree as ET
 from django.test import Client, SimpleTestCase
 
 from analysis.models import AnalysisRun
-from analysis.services import campaign_analyze
 from analysis.templatetags import result_format
 from organizations.models import Unit
-from questionnaires.services import campaign_close, campaign_publish
+from questionnaires.services import campaign_close
 from tests.base import PersonaTestCase, make_unit
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import fill
+from .synthetic import analysed, fill
+from .synthetic import published as publish_round
 
 SVG = "{http://www.w3.org/2000/svg}"
 HIDDEN = "样本不足，不予显示"
@@ -48,7 +48,7 @@ class PageTestCase(PersonaTestCase):
         cls.baseline = make_round(cls.school, title="上一轮", kinds=kinds)
         fill(point_of(cls.baseline, cls.branch_a), n=100, satisfied=70)
         fill(point_of(cls.baseline, cls.branch_b), n=60, satisfied=58)
-        campaign_analyze(campaign=cls.baseline)
+        analysed(cls.baseline)
         cls.campaign = make_round(cls.school, kinds=kinds, baseline=cls.baseline)
         fill(
             point_of(cls.campaign, cls.branch_a),
@@ -60,15 +60,14 @@ class PageTestCase(PersonaTestCase):
         fill(point_of(cls.campaign, cls.third), n=30, satisfied=29)
         fill(point_of(cls.campaign, cls.branch_b), n=60, satisfied=59)
         fill(point_of(cls.campaign, cls.small_b), n=8, satisfied=8)
-        campaign_analyze(campaign=cls.campaign)
+        analysed(cls.campaign)
         cls.overview = f"/manage/campaigns/{cls.campaign.pk}/results/"
 
     def report(self, unit) -> str:
         return f"/manage/campaigns/{self.campaign.pk}/units/{unit.pk}/report/"
 
     def publish(self) -> None:
-        campaign_close(campaign=self.campaign)
-        campaign_publish(campaign=self.campaign)
+        publish_round(self.campaign)
 
     def page(self, user, url: str, status: int = 200, **params) -> str:
         self.client.force_login(user)
@@ -165,7 +164,13 @@ class PersonaTests(PageTestCase):
         fresh = make_round(
             self.school, title="新一轮", kinds={"branch": "wuhao-branch"}
         )
-        html = self.page(self.leader, f"/manage/campaigns/{fresh.pk}/results/")
+        url = f"/manage/campaigns/{fresh.pk}/results/"
+        # While it runs: no analysis, and no button for one.
+        html = self.page(self.leader, url)
+        self.assertIn("评议进行中：结束后才能统计", html)
+        self.assertNotIn("立即统计", html)
+        campaign_close(campaign=fresh)
+        html = self.page(self.leader, url)
         self.assertIn("本轮尚未统计", html)
         self.assertIn("立即统计", html)
 

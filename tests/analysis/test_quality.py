@@ -6,6 +6,7 @@ from django.utils import timezone
 from analysis import stats
 from analysis.quality import campaign_alphas, dimension_alpha, straight_lining_by_point
 from questionnaires.models import Answer, Question, Response, ScaleLevel
+from tests.analysis.synthetic import analysed
 from tests.base import PersonaTestCase
 from tests.questionnaires.helpers import make_round, point_of
 
@@ -101,8 +102,7 @@ class QualityTests(PersonaTestCase):
         self.assertEqual(straight, {self.point.pk: expected})
 
     def test_the_run_records_the_quality_figures(self):
-        from analysis.services import campaign_analyze
 
-        run = campaign_analyze(campaign=self.campaign)
+        run = analysed(self.campaign)
         self.assertIn("wuhao-branch:leadership", run.quality["alpha"])
         self.assertEqual(set(run.quality["straight_lining"]), {str(self.point.pk)})

@@ -5,13 +5,11 @@ import io
 from openpyxl import load_workbook
 
 from analysis.models import Finding
-from analysis.services import campaign_analyze
 from organizations.models import Unit
-from questionnaires.services import campaign_close, campaign_publish
 from tests.base import PersonaTestCase, make_unit
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import fill
+from .synthetic import analysed, fill, published
 
 
 class ResultsApiTests(PersonaTestCase):
@@ -25,12 +23,11 @@ class ResultsApiTests(PersonaTestCase):
         fill(point_of(cls.campaign, cls.branch_a), n=120, satisfied=100)  # 83%: RED
         fill(point_of(cls.campaign, cls.tiny), n=3, satisfied=3)  # under the threshold
         fill(point_of(cls.campaign, cls.branch_b), n=60, satisfied=59)
-        campaign_analyze(campaign=cls.campaign)
+        analysed(cls.campaign)
         cls.url = f"/api/v1/campaigns/{cls.campaign.pk}/results/"
 
     def publish(self):
-        campaign_close(campaign=self.campaign)
-        campaign_publish(campaign=self.campaign)
+        published(self.campaign)
 
     def units(self, user, **params):
         response = self.api(user).get(self.url, {"level": "unit", **params})
@@ -151,7 +148,7 @@ class FindingApiTests(PersonaTestCase):
         cls.campaign = make_round(cls.school, kinds={"branch": "wuhao-branch"})
         fill(point_of(cls.campaign, cls.branch_a), n=120, satisfied=100)
         fill(point_of(cls.campaign, cls.branch_b), n=60, satisfied=59)
-        campaign_analyze(campaign=cls.campaign)
+        analysed(cls.campaign)
         cls.finding = Finding.objects.get(unit=cls.branch_a, dimension_code="")
 
     def test_the_office_lists_and_confirms(self):
@@ -193,8 +190,7 @@ class FindingApiTests(PersonaTestCase):
         self.assertEqual(
             self.api(self.manager_a).get("/api/v1/findings/").json()["count"], 0
         )
-        campaign_close(campaign=self.campaign)
-        campaign_publish(campaign=self.campaign)
+        published(self.campaign)
         self.assertEqual(
             [
                 f["id"]
@@ -215,8 +211,7 @@ class FindingApiTests(PersonaTestCase):
         )
 
     def test_managers_cannot_decide(self):
-        campaign_close(campaign=self.campaign)
-        campaign_publish(campaign=self.campaign)
+        published(self.campaign)
         response = self.api(self.manager_a).post(
             f"/api/v1/findings/{self.finding.pk}/confirm/", {}, format="json"
         )
@@ -265,7 +260,7 @@ class ThemeApiTests(PersonaTestCase):
             satisfied=8,
             comments=cls.COMMENTS,
         )
-        campaign_analyze(campaign=cls.campaign)
+        analysed(cls.campaign)
         cls.url = f"/api/v1/campaigns/{cls.campaign.pk}/themes/"
 
     def test_the_office_reads_themes_of_a_unit_with_enough_comments(self):
@@ -286,8 +281,7 @@ class ThemeApiTests(PersonaTestCase):
             .status_code,
             403,
         )
-        campaign_close(campaign=self.campaign)
-        campaign_publish(campaign=self.campaign)
+        published(self.campaign)
         self.assertEqual(
             self.api(self.manager_a)
             .get(self.url, {"unit": self.branch_a.pk})
@@ -320,9 +314,8 @@ class BreakdownLeakTests(PersonaTestCase):
         fill(
             point_of(cls.campaign, cls.branch_b), n=8, satisfied=8
         )  # under the breakdown threshold
-        campaign_analyze(campaign=cls.campaign)
-        campaign_close(campaign=cls.campaign)
-        campaign_publish(campaign=cls.campaign)
+        analysed(cls.campaign)
+        published(cls.campaign)
         cls.url = f"/api/v1/campaigns/{cls.campaign.pk}/results/"
 
     def rows(self, user, unit):

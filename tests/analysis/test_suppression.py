@@ -4,13 +4,12 @@ from collections import Counter
 
 from analysis.models import Result
 from analysis.results import Row
-from analysis.services import campaign_analyze
 from analysis.suppression import suppress
 from organizations.models import Unit
 from tests.base import PersonaTestCase, make_unit
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import fill
+from .synthetic import analysed, fill
 
 
 def row(level, n, *, unit=None, category="", dimension=""):
@@ -66,7 +65,7 @@ class SuppressionInRunsTests(PersonaTestCase):
         campaign = make_round(self.school, kinds={"branch": "wuhao-branch"})
         fill(point_of(campaign, tiny), n=3, satisfied=1)
         fill(point_of(campaign, self.branch_a), n=40, satisfied=39)
-        run = campaign_analyze(campaign=campaign)
+        run = analysed(campaign)
         units = run.results.filter(level=Result.Level.UNIT).select_related("unit")
         by_code = {r.unit.code: r for r in units}
         self.assertTrue(by_code["T1"].suppressed)

@@ -6,6 +6,7 @@ import io
 from django.core.management import call_command
 
 from analysis.models import Finding
+from questionnaires.services import campaign_close
 from rectification.models import Task, TaskEvent
 from tests.analysis.synthetic import fill
 from tests.base import PersonaTestCase
@@ -21,6 +22,7 @@ class WholeLoopTests(PersonaTestCase):
         )
         fill(point_of(spring, self.branch_a), n=120, satisfied=96)  # 80%: RED
         fill(point_of(spring, self.branch_b), n=120, satisfied=118)
+        campaign_close(campaign=spring)
         call_command("analyze_campaign", str(spring.pk), stdout=io.StringIO())
         finding = Finding.objects.get(
             campaign=spring, unit=self.branch_a, dimension_code=""
@@ -80,6 +82,7 @@ class WholeLoopTests(PersonaTestCase):
         )
         fill(point_of(autumn, self.branch_a), n=120, satisfied=satisfied)
         fill(point_of(autumn, self.branch_b), n=120, satisfied=118)
+        campaign_close(campaign=autumn)
         call_command("analyze_campaign", str(autumn.pk), stdout=io.StringIO())
 
     def test_better_answers_give_improved_and_the_office_closes(self):

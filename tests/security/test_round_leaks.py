@@ -11,16 +11,14 @@ from datetime import timedelta
 from django.utils import timezone
 
 from analysis.models import Result
-from analysis.services import campaign_analyze
 from organizations.models import Membership, Unit
 from questionnaires.models import Campaign
 from questionnaires.services import (
     ballots_issue,
     campaign_close,
-    campaign_publish,
     response_submit,
 )
-from tests.analysis.synthetic import fill
+from tests.analysis.synthetic import analysed, fill, published
 from tests.base import PersonaTestCase, make_unit, make_user
 from tests.questionnaires.helpers import builtin, full_answers, make_round, point_of
 
@@ -54,18 +52,16 @@ class BaselineComparisonTests(PersonaTestCase):
         fill(point_of(cls.spring, cls.tiny), n=3, satisfied=2)  # hidden
         fill(point_of(cls.spring, cls.branch_a), n=60, satisfied=50)
         fill(point_of(cls.spring, cls.branch_b), n=60, satisfied=58)
-        campaign_analyze(campaign=cls.spring)
-        campaign_close(campaign=cls.spring)
-        campaign_publish(campaign=cls.spring)
+        analysed(cls.spring)
+        published(cls.spring)
         cls.autumn = make_round(
             cls.school, title="秋季", kinds=kinds, baseline=cls.spring
         )
         fill(point_of(cls.autumn, cls.tiny), n=40, satisfied=39)  # visible now
         fill(point_of(cls.autumn, cls.branch_a), n=60, satisfied=57)
         fill(point_of(cls.autumn, cls.branch_b), n=60, satisfied=59)
-        campaign_analyze(campaign=cls.autumn)
-        campaign_close(campaign=cls.autumn)
-        campaign_publish(campaign=cls.autumn)
+        analysed(cls.autumn)
+        published(cls.autumn)
 
     def rows(self, user, **params):
         response = self.api(user).get(

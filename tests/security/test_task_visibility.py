@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 from analysis.models import Finding
-from analysis.services import campaign_analyze, finding_decide
-from questionnaires.services import campaign_close, campaign_publish
+from analysis.services import finding_decide
+from questionnaires.services import campaign_publish
 from rectification.models import Task
 from rectification.resurvey import tasks_resurvey
 from rectification.services import task_create, task_transition
-from tests.analysis.synthetic import fill
+from tests.analysis.synthetic import analysed, fill, published
 from tests.base import PersonaTestCase
 from tests.questionnaires.helpers import make_round, point_of
 
@@ -29,8 +29,7 @@ class TaskVisibilityTests(PersonaTestCase):
         cls.spring = make_round(cls.school, title="春季", kinds=kinds)
         fill(point_of(cls.spring, cls.branch_a), n=120, satisfied=84)  # 70%: RED
         fill(point_of(cls.spring, cls.branch_b), n=120, satisfied=119)
-        campaign_analyze(campaign=cls.spring)
-        campaign_close(campaign=cls.spring)  # closed, not published
+        analysed(cls.spring)
         cls.finding = Finding.objects.get(
             campaign=cls.spring, unit=cls.branch_a, dimension_code=""
         )
@@ -116,9 +115,8 @@ class ResurveyFigureTests(PersonaTestCase):
         cls.spring = make_round(cls.school, title="春季", kinds=kinds)
         fill(point_of(cls.spring, cls.branch_a), n=120, satisfied=84)
         fill(point_of(cls.spring, cls.branch_b), n=120, satisfied=119)
-        campaign_analyze(campaign=cls.spring)
-        campaign_close(campaign=cls.spring)
-        campaign_publish(campaign=cls.spring)
+        analysed(cls.spring)
+        published(cls.spring)
         finding = Finding.objects.get(
             campaign=cls.spring, unit=cls.branch_a, dimension_code=""
         )
@@ -130,7 +128,7 @@ class ResurveyFigureTests(PersonaTestCase):
         )
         fill(point_of(cls.autumn, cls.branch_a), n=4, satisfied=4)  # hidden
         fill(point_of(cls.autumn, cls.branch_b), n=60, satisfied=59)
-        tasks_resurvey(run=campaign_analyze(campaign=cls.autumn))
+        tasks_resurvey(run=analysed(cls.autumn))
         cls.task.refresh_from_db()
 
     def figures(self, user):
@@ -149,8 +147,7 @@ class ResurveyFigureTests(PersonaTestCase):
         self.assertNotIn("整改后（回访轮次）", html)
 
     def test_nor_once_published_when_the_unit_was_hidden(self):
-        campaign_close(campaign=self.autumn)
-        campaign_publish(campaign=self.autumn)
+        published(self.autumn)
         self.assertEqual(self.figures(self.manager_a), (None, []))
 
     def test_the_office_reads_them(self):

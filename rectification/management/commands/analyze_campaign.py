@@ -32,6 +32,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "The round has not been opened; there is nothing to analyse."
             )
+        if campaign.status == Campaign.Status.OPEN:
+            raise CommandError(
+                "The round is still open: analyse it once it has closed (analysing an "
+                "open round again and again would show single answers)."
+            )
         started = time.monotonic()
         before = Finding.objects.filter(campaign=campaign).count()
         run = campaign_analyze(campaign=campaign)
