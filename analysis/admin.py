@@ -21,10 +21,24 @@ class ReadOnly:
         return False
 
 
+def _administered(request: HttpRequest, queryset, path: str):
+    """Only the rounds the user runs as the office."""
+    from organizations.access import scope_for
+
+    scope = scope_for(request.user)
+    if scope.everything:
+        return queryset
+    return queryset.filter(**{f"{path}__in": scope.administered_units()})
+
+
 @admin.register(AnalysisRun)
 class AnalysisRunAdmin(ReadOnly, UnitScopedAdmin):
+    # Runs carry the office's quality figures (bursts, straight-lining per point).
     unit_path = "campaign__organizer"
     list_display = ["campaign", "created_at", "n_responses"]
+
+    def get_queryset(self, request: HttpRequest):
+        return _administered(request, super().get_queryset(request), self.unit_path)
 
 
 @admin.register(Result)
@@ -44,17 +58,7 @@ class ResultAdmin(ReadOnly, UnitScopedAdmin):
     list_filter = ["level", "flag", "suppressed"]
 
     def get_queryset(self, request: HttpRequest):
-        from organizations.access import scope_for
-
-        queryset = super().get_queryset(request)
-        scope = scope_for(request.user)
-        return (
-            queryset
-            if scope.everything
-            else queryset.filter(
-                run__campaign__organizer__in=scope.administered_units()
-            )
-        )
+        return _administered(request, super().get_queryset(request), self.unit_path)
 
 
 @admin.register(Finding)
@@ -62,3 +66,14 @@ class FindingAdmin(ReadOnly, UnitScopedAdmin):
     # Decisions go through the API or pages (finding_decide), which record who decided.
     list_display = ["title", "unit", "campaign", "trigger", "status", "severity"]
     list_filter = ["status", "trigger", "severity"]
+
+    def get_queryset(self, request: HttpRequest):
+        # The same rule as the pages and the API: candidates and unpublished
+        # rounds' findings are the office's.
+        from .access import visible_findings
+
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible_findings(request.user).values("pk"))
+        )

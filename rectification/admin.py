@@ -8,10 +8,22 @@ from django.http import HttpRequest
 
 from organizations.admin import UnitScopedAdmin
 
+from .access import visible_tasks
 from .models import Evidence, ExtensionRequest, Milestone, Task, TaskEvent
 
 
-class ReadOnlyScopedAdmin(UnitScopedAdmin):
+class OfVisibleTasks:
+    """Rows of tasks the user may see, by the one rule (rectification.access)."""
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(task__in=visible_tasks(request.user).values("pk"))
+        )
+
+
+class ReadOnlyScopedAdmin(OfVisibleTasks, UnitScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -55,12 +67,28 @@ class TaskAdmin(UnitScopedAdmin):
     ]
     inlines = [MilestoneInline]
 
+    def get_queryset(self, request: HttpRequest):
+        # The same rule as the pages and the API (drafts are the office's).
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible_tasks(request.user).values("pk"))
+        )
+
+    # Read-only here: every change goes through rectification.services, which
+    # checks the role and writes the event the audit trail needs.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # the ledger keeps every task; dismiss instead
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(UnitScopedAdmin):
+class MilestoneAdmin(OfVisibleTasks, UnitScopedAdmin):
     unit_path = "task__lead_unit"
     list_display = ["task", "title", "due_date", "done_on"]
 
