@@ -53,6 +53,9 @@ class SubmissionSerializer(serializers.Serializer):
 class PublicPointView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Not the API throttles: the flood limit per point and address governs
+    # submissions here, as on the form (SUBMIT_RATE_LIMIT).
+    throttle_classes: list = []
     parser_classes = [JSONParser]
 
     def _point(self, token: str) -> CollectionPoint:

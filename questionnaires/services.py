@@ -31,7 +31,7 @@ from .models import (
     Scale,
     SubmissionNonce,
 )
-from .ratelimit import allow_submission
+from .ratelimit import allow_submission, release_submission, take_submission
 
 
 class ServiceError(Exception):
@@ -377,10 +377,12 @@ def response_submit(
 ) -> SubmitOutcome:
     """Store one anonymous response with its answers, atomically, or refuse.
 
-    Order: the round is open; the flood limit; the nonce and the answers are valid;
-    then in one transaction the nonce is recorded (a repeat means a double tap:
-    nothing more is stored), the ballot is consumed with a conditional UPDATE, and
-    the response and answers are inserted. Any refusal stores nothing.
+    Order: the round is open; the address has flood budget left; the nonce and the
+    answers are valid; the submission takes one from the budget; then in one
+    transaction the nonce is recorded (a repeat means a double tap: nothing more is
+    stored), the ballot is consumed with a conditional UPDATE, and the response and
+    answers are inserted. Any refusal stores nothing, and only a stored response
+    keeps what it took from the budget: invalid or refused posts cost CPU only.
     """
     now = now or timezone.now()
     state = point_state(point, now)
@@ -416,11 +418,14 @@ def response_submit(
         raise SubmissionInvalid(errors)
 
     local = timezone.localtime(now)
+    if not take_submission(point.pk, client_address):
+        raise SubmissionRefused(_("提交过于频繁，请稍后再试。"), code="rate_limited")
     with transaction.atomic():
         try:
             with transaction.atomic():
                 SubmissionNonce.objects.create(nonce=nonce, seen_on=local.date())
         except IntegrityError:
+            release_submission(point.pk, client_address)  # a double tap: nothing new
             return SubmitOutcome(stored=False)
         if ballot_mode:
             used = BallotCode.objects.filter(
@@ -433,6 +438,7 @@ def response_submit(
                     point=point, code_hash=ballots.code_hash(ballot_code)
                 ).exists()
                 # Raising inside the atomic block rolls the nonce back as well.
+                release_submission(point.pk, client_address)
                 raise SubmissionRefused(
                     _("该选票码已使用。") if known else _("选票码无效。"),
                     code="ballot_used" if known else "ballot_unknown",

@@ -7,8 +7,10 @@ The variables are listed in README.md.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -82,6 +84,59 @@ def parse_rate(name: str, raw: str) -> tuple[int, int] | None:
     if multiple < 1:
         raise ImproperlyConfigured(f"{name} has a zero period; got {raw!r}")
     return count, multiple * _RATE_UNITS[unit]
+
+
+def parse_duration(name: str, raw: str) -> int:
+    """Parse a duration such as ``15m`` (s, m, h or d) into seconds."""
+    match = re.fullmatch(r"(\d+)\s*([smhd])", raw.strip().lower())
+    if not match or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must look like 15m (a number with s, m, h or d); got {raw!r}"
+        )
+    return int(match.group(1)) * _RATE_UNITS[match.group(2)]
+
+
+_DRF_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def parse_api_rate(name: str, raw: str) -> str | None:
+    """A DRF throttle rate such as ``60/min`` (per s, min, hour or day), or ``off``."""
+    value = raw.strip().lower()
+    if value in {"off", "none"}:
+        return None
+    match = re.fullmatch(r"(\d+)/([a-z]+)", value)
+    # DRF reads only the period's first letter, so ``10/5m`` would silently mean
+    # 10 a minute: such values are refused rather than misread.
+    if not match or int(match.group(1)) < 1 or match.group(2) not in _DRF_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name} must look like 60/min (count per s, min, hour or day) or 'off'; "
+            f"got {raw!r}"
+        )
+    return value
+
+
+def parse_trusted_proxies(name: str, entries: list[str]) -> list[str]:
+    """Addresses or CIDR networks (``10.0.0.0/8``, ``::1``), or ``unix`` for a peer
+    on a Unix socket; normalised, e.g. ``127.0.0.1`` becomes ``127.0.0.1/32``."""
+    networks = []
+    for entry in entries:
+        if entry.lower() == "unix":
+            networks.append("unix")
+            continue
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated addresses or networks such as "
+                f"127.0.0.1, 10.0.0.0/8 or unix; got {entry!r}"
+            ) from None
+        if network.prefixlen == 0:
+            raise ImproperlyConfigured(
+                f"{name} must not trust every address ({entry!r}): anyone could then "
+                "forge X-Forwarded-For"
+            )
+        networks.append(str(network))
+    return networks
 
 
 def parse_email_url(name: str, raw: str) -> dict[str, object]:
@@ -175,6 +230,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "organizations",
     "questionnaires",
     "analysis",
@@ -191,6 +247,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "survey_service.urls"
@@ -269,6 +327,38 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "manage-home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Brute-force protection (django-axes) on every password login, /accounts/login/
+# and /admin/login/ alike: after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one client address, that pair is refused, even with the right
+# password, for LOGIN_LOCKOUT. Keyed on the pair, because a campus puts whole
+# offices behind one address: one person's typos do not lock out colleagues.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT = parse_duration("LOGIN_LOCKOUT", env_str("LOGIN_LOCKOUT", "15m"))
+if LOGIN_LOCKOUT % 60:  # the lockout page says how many minutes to wait
+    raise ImproperlyConfigured(
+        f"LOGIN_LOCKOUT must be whole minutes (e.g. 15m or 1h); got {LOGIN_LOCKOUT}s"
+    )
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The lockout runs its full time from the last counted failure; trying again while
+# locked out neither counts nor prolongs it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The same client address as the flood limit's (TRUSTED_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "survey_service.security.login_client_address"
+# Failures are kept (username, address, user agent, path) only until they expire;
+# successful logins are not recorded; logs mask the username and the address.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
+AXES_VERBOSE = False
+
 # --- Internationalisation -----------------------------------------------------
 
 LANGUAGE_CODE = "zh-hans"
@@ -339,10 +429,25 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     # Only behind a proxy that sets these headers itself; otherwise clients could forge them.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Whose X-Forwarded-For is believed (questionnaires/ratelimit.py:client_address):
+# the flood limit, the API throttles and the login lockout all key on the address
+# it gives. Behind a proxy on the same machine the default is enough.
+TRUSTED_PROXIES = parse_trusted_proxies(
+    "TRUSTED_PROXIES",
+    env_list("TRUSTED_PROXIES")
+    if env_str("TRUSTED_PROXIES")
+    else (["127.0.0.1", "::1", "unix"] if BEHIND_PROXY else []),
+)
+if TRUSTED_PROXIES and not BEHIND_PROXY:
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXIES is set but BEHIND_PROXY is off: set BEHIND_PROXY=1 when a "
+        "proxy is in front, or leave TRUSTED_PROXIES unset"
+    )
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 
@@ -364,6 +469,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "survey_service.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per client address (TRUSTED_PROXIES) without a login, per user with one; a
+    # throttled request gets 429 with Retry-After. The public respondent API is
+    # exempt: the submission flood limit (SUBMIT_RATE_LIMIT) governs it, as it
+    # does the form, and an assembly behind one campus address must get through.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "survey_service.security.AnonThrottle",
+        "survey_service.security.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": parse_api_rate(
+            "API_THROTTLE_ANON", env_str("API_THROTTLE_ANON", "60/min")
+        ),
+        "user": parse_api_rate(
+            "API_THROTTLE_USER", env_str("API_THROTTLE_USER", "600/min")
+        ),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "群众评议 Survey Service API",
