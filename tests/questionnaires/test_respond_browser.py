@@ -246,6 +246,15 @@ class Journeys(Respondent):
         self.assertTrue(page.get_by_role("heading", name="选票码无效").is_visible())
         self.assertEqual(self.responses(point), 1)
 
+        # A slip of each other kind of unit in the round (支部: 五好; window: 好差评).
+        for unit in (self.branch, self.window):
+            other = point_of(ballot_round, unit)
+            (slip,) = self.urls_from_slips(other, 1)
+            page.goto(slip)
+            self.answer(page, other)
+            self.submit(page)
+            self.assertEqual(self.responses(other), 1, unit.name)
+
         # The slip's code typed into the round's poster page works too.
         page.goto(f"{self.live_server_url}/s/{point.token}/")
         page.get_by_label("选票码").fill(code)

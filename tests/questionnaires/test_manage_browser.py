@@ -1,0 +1,128 @@
+"""A round's management pages in a real browser: headless Chromium on a desktop
+screen, zh-CN (see tests/browser.py). The respondent pages are in
+test_respond_browser.py.
+
+The office opens a draft ballot round, issues ballot slips (a PDF download), a unit
+manager edits the commitments of its unit, and the office closes the round and
+publishes its results, each from the button on the round's page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from organizations.models import Membership, Unit
+from questionnaires.models import BallotCode, Campaign, CollectionPoint, Commitment
+from tests.base import make_unit, make_user
+from tests.browser import BrowserTestCase
+
+from .helpers import make_round, point_of
+
+
+class RoundBrowserTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        school = make_unit("S", Unit.Kind.SCHOOL, name="测试大学")
+        committee = make_unit(
+            "A", Unit.Kind.COMMITTEE, school, "teaching", name="甲学院党委"
+        )
+        self.branch = make_unit(
+            "A-1", Unit.Kind.BRANCH, committee, "student", name="甲学院学生党支部"
+        )
+        self.window = make_unit(
+            "A-W", Unit.Kind.WINDOW, self.branch, name="甲学院学生事务服务窗口"
+        )
+        make_user("office", Membership.Role.OFFICE, school)
+        make_user("manager", Membership.Role.MANAGER, committee)
+        self.campaign = make_round(
+            school,
+            title="2026 年秋季一人一票评议",
+            mode="ballot",
+            open_it=False,
+            kinds={"branch": "wuhao-branch", "window": "window"},
+        )
+        self.page_url = f"{self.live_server_url}/manage/campaigns/{self.campaign.pk}/"
+
+    def press(self, page, button: str) -> None:
+        with page.expect_navigation():
+            page.get_by_role("button", name=button, exact=True).click()
+        self.assertEqual(page.url, self.page_url)
+
+    def assert_status(self, page, status: str) -> None:
+        self.campaign.refresh_from_db()
+        self.assertEqual(self.campaign.status, status)
+        expect(page.locator("h1 + p .badge")).to_have_text(
+            str(Campaign.Status(status).label)
+        )
+
+    def test_a_round_from_draft_to_published(self):
+        office = self.desktop()
+        self.log_in(office, "office")
+        office.goto(self.page_url)
+        self.assert_status(office, "draft")
+        expect(office.locator("table")).to_contain_text("轮次开启后")
+
+        # Opening makes a point (and a QR code) for every evaluated unit.
+        self.press(office, "开启评议（生成二维码）")
+        self.assert_status(office, "open")
+        expect(office.locator("ul.messages")).to_contain_text("已更新轮次状态。")
+        self.assertEqual(
+            set(
+                CollectionPoint.objects.filter(campaign=self.campaign).values_list(
+                    "unit__code", flat=True
+                )
+            ),
+            {"A-1", "A-W"},
+        )
+        point = point_of(self.campaign, self.branch)
+        row = office.locator("tbody tr", has_text=self.branch.name)
+        expect(row).to_contain_text(point.public_url)
+
+        # Ballot slips: the answer is a PDF, which the browser downloads.
+        row.locator("input[name=count]").fill("12")
+        with office.expect_download() as download:
+            row.get_by_role("button", name="发放选票").click()
+        path = Path(download.value.path())
+        self.assertEqual(path.read_bytes()[:4], b"%PDF")
+        self.assertEqual(download.value.suggested_filename, f"ballots-{point.pk}.pdf")
+        self.assertEqual(BallotCode.objects.filter(point=point).count(), 12)
+        office.reload()
+        expect(office.locator("tbody tr", has_text=self.branch.name)).to_contain_text(
+            "0/12"
+        )
+
+        # The window's manager writes its commitments (shown to respondents).
+        manager = self.desktop()
+        self.log_in(manager, "manager")
+        manager.goto(self.page_url)
+        expect(manager.get_by_role("button", name="结束评议")).to_have_count(0)
+        with manager.expect_navigation():
+            manager.locator("tbody tr", has_text=self.window.name).get_by_role(
+                "link", name="编辑承诺"
+            ).click()
+        expect(manager.locator("h1")).to_contain_text(self.window.name)
+        manager.locator("textarea[name=text]").fill(
+            "一次告知所需材料\n\n午间不停办  \n"
+        )
+        self.press(manager, "保存")
+        expect(manager.locator("ul.messages")).to_contain_text("承诺已保存")
+        self.assertEqual(
+            list(
+                Commitment.objects.filter(
+                    campaign=self.campaign, unit=self.window
+                ).values_list("text", flat=True)
+            ),
+            ["一次告知所需材料", "午间不停办"],
+        )
+
+        # Closing ends the answering and the ballots; publishing opens the results.
+        office.reload()
+        self.press(office, "结束评议")
+        self.assert_status(office, "closed")
+        expect(office.locator("input[name=count]")).to_have_count(0)
+        self.press(office, "发布结果（各单位可见）")
+        self.assert_status(office, "published")
+        expect(office.get_by_text("结果已发布。")).to_be_visible()
+        self.assertIsNotNone(self.campaign.published_at)
