@@ -84,11 +84,16 @@ class SeenForm:
     target: str  # URL name and verb arguments, e.g. "rectification-task-action:accept"
     names: frozenset[str]  # every named control, buttons included
     hidden: frozenset[str]  # hidden inputs, sent with every submission
+    required: frozenset[str] = frozenset()  # controls marked required
 
     def submitted_by(self, target: str, sent: frozenset[str]) -> bool:
         """A submission is this form's when it went to the same target, carried
-        the form's hidden fields and nothing the form does not have."""
-        return target == self.target and self.hidden <= sent <= self.names
+        the form's hidden and required fields and nothing the form does not have
+        (so an open-mode answer does not count for the form that also asks for
+        a ballot code)."""
+        return (
+            target == self.target and self.hidden | self.required <= sent <= self.names
+        )
 
 
 FORMS_SEEN: dict[SeenForm, str] = {}  # form → the first page it was seen on
@@ -118,6 +123,7 @@ class _FormParser(HTMLParser):
                 "action": attributes.get("action", ""),
                 "names": set(),
                 "hidden": set(),
+                "required": set(),
             }
             self.forms.append(self._form)
         elif self._form is not None and tag in (
@@ -131,6 +137,8 @@ class _FormParser(HTMLParser):
                 self._form["names"].add(name)
                 if tag == "input" and attributes.get("type", "").lower() == "hidden":
                     self._form["hidden"].add(name)
+                if "required" in attributes:
+                    self._form["required"].add(name)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -149,7 +157,12 @@ def post_forms(html: str, page_path: str) -> list[SeenForm]:
         target = form_target(action)
         if target is not None:
             forms.append(
-                SeenForm(target, frozenset(form["names"]), frozenset(form["hidden"]))
+                SeenForm(
+                    target,
+                    frozenset(form["names"]),
+                    frozenset(form["hidden"]),
+                    frozenset(form["required"]),
+                )
             )
     return forms
 

@@ -246,14 +246,19 @@ class Journeys(Respondent):
         self.assertTrue(page.get_by_role("heading", name="选票码无效").is_visible())
         self.assertEqual(self.responses(point), 1)
 
-        # A slip of each other kind of unit in the round (支部: 五好; window: 好差评).
+        # Each other kind of unit in the round (支部: 五好; window: 好差评): one slip
+        # scanned, one typed into the unit's poster page.
         for unit in (self.branch, self.window):
             other = point_of(ballot_round, unit)
-            (slip,) = self.urls_from_slips(other, 1)
-            page.goto(slip)
+            scanned, typed = self.urls_from_slips(other, 2)
+            page.goto(scanned)
             self.answer(page, other)
             self.submit(page)
-            self.assertEqual(self.responses(other), 1, unit.name)
+            page.goto(f"{self.live_server_url}/s/{other.token}/")
+            page.get_by_label("选票码").fill(typed.rstrip("/").rsplit("/", 1)[1])
+            self.answer(page, other)
+            self.submit(page)
+            self.assertEqual(self.responses(other), 2, unit.name)
 
         # The slip's code typed into the round's poster page works too.
         page.goto(f"{self.live_server_url}/s/{point.token}/")
