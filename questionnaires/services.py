@@ -443,7 +443,7 @@ def response_submit(
                     _("该选票码已使用。") if known else _("选票码无效。"),
                     code="ballot_used" if known else "ballot_unknown",
                 )
-        hourly = getattr(settings, "RESPONSE_TIME_RESOLUTION", "day") == "hour"
+        hourly = settings.RESPONSE_TIME_RESOLUTION == "hour"
         response = Response.objects.create(
             point=point,
             questionnaire_id=spec.questionnaire_id,

@@ -214,6 +214,13 @@ if _public_origin not in CSRF_TRUSTED_ORIGINS:
 # A refused form gets a page in the product's words, not Django's developer page.
 CSRF_FAILURE_VIEW = "survey_service.views.csrf_failure"
 
+# How precisely a response's time is kept: the day, or the day and the hour.
+RESPONSE_TIME_RESOLUTION = env_str("RESPONSE_TIME_RESOLUTION", "day").strip().lower()
+if RESPONSE_TIME_RESOLUTION not in ("day", "hour"):
+    raise ImproperlyConfigured(
+        f"RESPONSE_TIME_RESOLUTION must be day or hour; got {RESPONSE_TIME_RESOLUTION!r}"
+    )
+
 SUBMIT_RATE_LIMIT = parse_rate(
     "SUBMIT_RATE_LIMIT", env_str("SUBMIT_RATE_LIMIT", "30/10m")
 )

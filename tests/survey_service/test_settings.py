@@ -57,6 +57,7 @@ def test_it_starts_with_a_secret_key():
         ("CSRF_TRUSTED_ORIGINS", "pj.example.edu.cn"),
         ("SECURE_HSTS_SECONDS", "-1"),
         ("LOG_LEVEL", "LOUD"),
+        ("RESPONSE_TIME_RESOLUTION", "minute"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(name, value):
@@ -64,6 +65,34 @@ def test_a_malformed_variable_stops_start_up_naming_it(name, value):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert name in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"), [("", "day"), ("hour", "hour"), ("Day", "day")]
+)
+def test_the_response_time_resolution_is_read_from_the_environment(raw, kept):
+    env = {
+        **CLEAN,
+        "SECRET_KEY": "a" * 50,
+        "DJANGO_SETTINGS_MODULE": "survey_service.settings",
+    }
+    if raw:
+        env["RESPONSE_TIME_RESOLUTION"] = raw
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.RESPONSE_TIME_RESOLUTION)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == kept
 
 
 def test_check_deploy_passes_with_production_like_variables():
