@@ -324,7 +324,13 @@ class PointSerializer(serializers.ModelSerializer):
         )
     )
     def get_ballots_used(self, obj: CollectionPoint) -> int | None:
-        if not progress_visible(scope_for(self.context["request"].user), obj.campaign):
+        # One answer per round, not one query per point.
+        visible = self.context.setdefault("progress_visible", {})
+        if obj.campaign_id not in visible:
+            visible[obj.campaign_id] = progress_visible(
+                scope_for(self.context["request"].user), obj.campaign
+            )
+        if not visible[obj.campaign_id]:
             return None
         used = getattr(obj, "n_used", None)
         if used is None:

@@ -17,12 +17,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from analysis.access import unit_figures_visible
-from analysis.models import Result
+from analysis.access import latest_run, unit_figures_visible
+from analysis.models import AnalysisRun
 from organizations.access import scope_for
 from questionnaires.models import Campaign
 
 from .models import Task
+from .resurvey import result_row
 
 OFFICE_ONLY_STATES = (Task.State.DRAFT, Task.State.VERIFYING, Task.State.DISMISSED)
 
@@ -59,23 +60,21 @@ def snapshot_for(user, task: Task) -> dict[str, Any] | None:
 
 def resurvey_for(user, task: Task) -> dict[str, Any] | None:
     """The re-survey's before and after, if ``user`` may read both rounds' figures
-    of the unit; None otherwise."""
+    of the unit (the rows the re-survey compared); None otherwise."""
     figures = task.resurvey_figures
     if not figures or task.finding_id is None:
         return None
     finding = task.finding
-    level = Result.Level.DIMENSION if finding.dimension_code else Result.Level.UNIT
-    runs = {finding.campaign_id: None, figures.get("round"): figures.get("run")}
-    for campaign in Campaign.objects.filter(pk__in=[k for k in runs if k]):
-        rows = Result.objects.filter(
-            run__campaign=campaign,
-            level=level,
-            unit_id=finding.unit_id,
-            dimension_code=finding.dimension_code,
-        )
-        if runs[campaign.pk]:
-            rows = rows.filter(run_id=runs[campaign.pk])
-        hidden = rows.filter(suppressed=True).exists()
+    after = Campaign.objects.filter(pk=figures.get("round")).first()
+    compared = [
+        (finding.campaign, latest_run(finding.campaign)),
+        (after, AnalysisRun.objects.filter(pk=figures.get("run")).first()),
+    ]
+    for campaign, run in compared:
+        if campaign is None:
+            return None
+        row = result_row(run, task)
+        hidden = bool(row and row.suppressed)
         if not unit_figures_visible(user, campaign, finding.unit_id, suppressed=hidden):
             return None
     return figures

@@ -20,7 +20,8 @@ from .models import Task, TaskEvent
 TEST_METHOD = "boschloo"
 
 
-def _row(run: AnalysisRun | None, task: Task) -> Result | None:
+def result_row(run: AnalysisRun | None, task: Task) -> Result | None:
+    """The row of ``run`` for the unit (and dimension) of the task's finding."""
     if run is None:
         return None
     finding = task.finding
@@ -45,7 +46,7 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
     ).select_related("finding")
     decided = []
     for task in tasks:
-        before, after = _row(baseline_run, task), _row(run, task)
+        before, after = result_row(baseline_run, task), result_row(run, task)
         k0, n0 = (before.n_satisfied, before.n_valid) if before else (0, 0)
         k1, n1 = (after.n_satisfied, after.n_valid) if after else (0, 0)
         verdict = str(
