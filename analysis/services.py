@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from questionnaires.models import Campaign
+from questionnaires.pool import pool_flush_points
 from questionnaires.services import ServiceError, StateError
 
 from .comments import comment_rows, comments_allowed
@@ -105,6 +106,9 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
             _("评议结束后才能统计：进行中的轮次反复统计，可以推断出单份答卷。"),
             code="not_closed",
         )
+    # A close that died before writing out its pools left them waiting: write them
+    # now, so the analysis counts every accepted answer.
+    pool_flush_points(campaign.points.values_list("pk", flat=True))
     rows, n_responses = build_rows(campaign)
     compute_statistics(rows, campaign, seed=campaign.pk)
     compare_with_baseline(rows, campaign)

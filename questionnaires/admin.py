@@ -22,6 +22,7 @@ from .models import (
     Commitment,
     Dimension,
     Option,
+    PendingSubmission,
     Question,
     Questionnaire,
     Response,
@@ -202,6 +203,14 @@ class BallotCodeAdmin(SuperuserReadOnlyAdmin):
 @admin.register(SubmissionNonce)
 class SubmissionNonceAdmin(SuperuserReadOnlyAdmin):
     list_display = ["nonce", "seen_on"]
+
+
+@admin.register(PendingSubmission)
+class PendingSubmissionAdmin(SuperuserReadOnlyAdmin):
+    """How many wait at which point; the sealed answers are not shown."""
+
+    list_display = ["id", "point"]
+    fields = ["id", "point"]
 
 
 @admin.register(ScaleLevel)

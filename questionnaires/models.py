@@ -5,6 +5,12 @@ its point, its questionnaire version and the day (or hour) — no user, address,
 user agent, cookie, session or ballot reference. Answers have random UUIDs too, so
 their order does not reveal the order of responses. A consumed BallotCode keeps only
 its keyed hash and the day it was used, with nothing that joins it to a response.
+
+Nor may the database's own bookkeeping join them (PostgreSQL's ``xmin`` and
+``ctid``, SQLite's ``rowid``): an accepted submission waits sealed in
+:class:`PendingSubmission`, written in the transaction that consumes its ballot, and
+reaches Response and Answer only in a shuffled batch of at least ``ANONYMITY_BATCH``
+responses of its point (questionnaires.pool).
 """
 
 from __future__ import annotations
@@ -398,8 +404,9 @@ class CampaignQuestionnaire(models.Model):
 
 class CollectionPointQuerySet(models.QuerySet["CollectionPoint"]):
     def with_counts(self, *, responses: bool = False) -> CollectionPointQuerySet:
-        """Ballots issued and used (and responses), as subqueries: joining both
-        tables at once would multiply their rows."""
+        """Ballots issued and used (and responses received, ``n_waiting`` of them
+        still in the anonymity pool), as subqueries: joining the tables at once
+        would multiply their rows."""
 
         def count(model, **filters):
             rows = (
@@ -415,7 +422,11 @@ class CollectionPointQuerySet(models.QuerySet["CollectionPoint"]):
             n_ballots=count(BallotCode), n_used=count(BallotCode, used_on__isnull=False)
         )
         if responses:
-            queryset = queryset.annotate(n_responses=count(Response))
+            # Accepted submissions still in the anonymity pool count as received.
+            queryset = queryset.annotate(
+                n_waiting=count(PendingSubmission),
+                n_responses=count(Response) + count(PendingSubmission),
+            )
         return queryset
 
 
@@ -581,3 +592,27 @@ class SubmissionNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+class PendingSubmission(models.Model):
+    """An accepted submission waiting in its point's anonymity pool.
+
+    ``sealed`` is the clean answers, encrypted with a key derived from SECRET_KEY and
+    padded to one length per questionnaire, so someone reading the database sees
+    neither the answers nor how long a comment is. The row is written in the same
+    transaction as the nonce and the ballot; it carries no time, and its id is
+    random. questionnaires.pool writes it out in a shuffled batch and deletes it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    point = models.ForeignKey(
+        CollectionPoint, on_delete=models.PROTECT, related_name="pending"
+    )
+    sealed = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("待入库答卷")
+        verbose_name_plural = _("待入库答卷")
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,11 +15,10 @@ from django.utils.translation import gettext as _
 
 from organizations.models import Unit
 
-from . import ballots
+from . import ballots, pool
 from .bursts import record_submission
 from .forms_spec import NONCE_PATTERN, AnswerErrors, form_spec, validate_answers
 from .models import (
-    Answer,
     BallotCode,
     Campaign,
     CollectionPoint,
@@ -27,7 +26,6 @@ from .models import (
     Option,
     Question,
     Questionnaire,
-    Response,
     Scale,
     SubmissionNonce,
 )
@@ -264,12 +262,19 @@ def _move(campaign: Campaign, *, source: str, target: str, stamp: str) -> Campai
 
 
 def campaign_close(*, campaign: Campaign) -> Campaign:
-    return _move(
+    """open → closed, writing out every point's anonymity pool whole.
+
+    The pools are written after the status has moved, so no submission can join a
+    pool that has already been written out (a submission checks the status).
+    """
+    closed = _move(
         campaign,
         source=Campaign.Status.OPEN,
         target=Campaign.Status.CLOSED,
         stamp="closed_at",
     )
+    pool.pool_flush_points(closed.points.values_list("pk", flat=True))
+    return closed
 
 
 def campaign_publish(*, campaign: Campaign) -> Campaign:
@@ -375,14 +380,16 @@ def response_submit(
     client_address: str = "",
     now: datetime | None = None,
 ) -> SubmitOutcome:
-    """Store one anonymous response with its answers, atomically, or refuse.
+    """Accept one anonymous response with its answers, atomically, or refuse.
 
     Order: the round is open; the address has flood budget left; the nonce and the
     answers are valid; the submission takes one from the budget; then in one
     transaction the nonce is recorded (a repeat means a double tap: nothing more is
-    stored), the ballot is consumed with a conditional UPDATE, and the response and
-    answers are inserted. Any refusal stores nothing, and only a stored response
-    keeps what it took from the budget: invalid or refused posts cost CPU only.
+    stored), the ballot is consumed with a conditional UPDATE, and the answers are
+    sealed into the point's anonymity pool, from which they reach Response and
+    Answer in a shuffled batch (questionnaires.pool). Any refusal stores nothing,
+    and only an accepted response keeps what it took from the budget: invalid or
+    refused posts cost CPU only.
     """
     now = now or timezone.now()
     state = point_state(point, now)
@@ -443,32 +450,34 @@ def response_submit(
                     _("该选票码已使用。") if known else _("选票码无效。"),
                     code="ballot_used" if known else "ballot_unknown",
                 )
-        hourly = settings.RESPONSE_TIME_RESOLUTION == "hour"
-        response = Response.objects.create(
-            point=point,
-            questionnaire_id=spec.questionnaire_id,
-            submitted_on=local.date(),
-            submitted_hour=local.hour if hourly else None,
+        # Sealed in the pool, not yet a Response: see questionnaires.pool.
+        pool.pool_add(
+            point=point, spec=spec, submission=pool.submission_of(spec, clean, now)
         )
-        rows = []
-        for answer in clean:
-            base = {
-                "response": response,
-                "point": point,
-                "question_id": answer.question_id,
-            }
-            if answer.level_id is not None:
-                rows.append(Answer(**base, level_id=answer.level_id))
-            elif answer.option_ids:
-                rows.extend(
-                    Answer(**base, option_id=option) for option in answer.option_ids
-                )
-            else:
-                rows.append(Answer(**base, text=answer.text))
-        Answer.objects.bulk_create(rows)
+        # Asked again now that the pending row holds its point's key: a close that
+        # committed meanwhile has written out (or is waiting to write out) the pool,
+        # and a submission joining it afterwards would wait there alone.
+        if not Campaign.objects.filter(
+            pk=point.campaign_id, status=Campaign.Status.OPEN
+        ).exists():
+            release_submission(point.pk, client_address)
+            raise SubmissionRefused(_("本轮评议已结束。"), code="closed")
+    pool.pool_flush_due(point_id=point.pk)
     if record_submission(point.pk, now):
         CollectionPoint.objects.filter(pk=point.pk).update(burst_on=local.date())
     return SubmitOutcome(stored=True)
+
+
+def nonces_purge(*, today: date | None = None) -> int:
+    """Delete submission nonces older than NONCE_RETENTION_DAYS; returns how many.
+
+    A nonce only has to outlive a double tap or a retry of the same page, and each
+    one kept is a row written at its submission's moment.
+    """
+    today = today or timezone.localdate()
+    cutoff = today - timedelta(days=settings.NONCE_RETENTION_DAYS)
+    deleted, _ = SubmissionNonce.objects.filter(seen_on__lt=cutoff).delete()
+    return deleted
 
 
 # --- Commitments ----------------------------------------------------------------

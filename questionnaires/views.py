@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -158,10 +159,12 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         point.responses_shown = (
             coarse_count(point.n_responses) if running else str(point.n_responses)
         )
+    waiting = 0
     return render(
         request,
         "questionnaires/campaign_detail.html",
         {
+        waiting += point.n_waiting
             "campaign": campaign,
             "points": points,
             "actionable": actionable,
@@ -175,6 +178,10 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
 
 
+            # Accepted answers not yet written out of the anonymity pool.
+            "waiting": coarse_count(waiting) if waiting else "",
+            "batch": settings.ANONYMITY_BATCH,
+            "pool_size": 2 * settings.ANONYMITY_BATCH,
 @login_required
 @require_POST
 def campaign_transition(

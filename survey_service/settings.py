@@ -221,6 +221,14 @@ if RESPONSE_TIME_RESOLUTION not in ("day", "hour"):
         f"RESPONSE_TIME_RESOLUTION must be day or hour; got {RESPONSE_TIME_RESOLUTION!r}"
     )
 
+# Accepted submissions wait in their point's pool and are written as shuffled batches
+# of this many (questionnaires.pool): neither a ballot nor the database's own
+# bookkeeping orders or links a response more finely than its batch. 1 turns it off.
+ANONYMITY_BATCH = env_int("ANONYMITY_BATCH", 10, minimum=1)
+# Days a submission's nonce is kept to recognise a double tap or a retried page;
+# purge_nonces deletes older ones.
+NONCE_RETENTION_DAYS = env_int("NONCE_RETENTION_DAYS", 7, minimum=1)
+
 SUBMIT_RATE_LIMIT = parse_rate(
     "SUBMIT_RATE_LIMIT", env_str("SUBMIT_RATE_LIMIT", "30/10m")
 )

@@ -81,3 +81,20 @@ def question(point: CollectionPoint, kind: str, *, headline: bool | None = None)
         if q.kind == kind and (headline is None or q.headline == headline):
             return q
     raise LookupError(kind)
+
+
+def write_out(*points: CollectionPoint) -> None:
+    """Write these points' anonymity pools out whole, as the round's close does."""
+    from questionnaires.pool import pool_flush_points
+
+    pool_flush_points([point.pk for point in points])
+
+
+def accepted(point: CollectionPoint | None = None) -> int:
+    """Responses accepted so far: written out, or still waiting in the pool."""
+    from questionnaires.models import PendingSubmission, Response
+
+    written, waiting = Response.objects.all(), PendingSubmission.objects.all()
+    if point is not None:
+        written, waiting = written.filter(point=point), waiting.filter(point=point)
+    return written.count() + waiting.count()

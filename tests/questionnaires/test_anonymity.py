@@ -20,13 +20,21 @@ from questionnaires.forms_spec import form_spec
 from questionnaires.models import (
     Answer,
     BallotCode,
+    PendingSubmission,
     Response,
     SubmissionNonce,
 )
 from questionnaires.services import ballots_issue, response_submit
 from tests.base import PersonaTestCase, make_user
 
-from .helpers import full_answers, make_round, point_of, question
+from .helpers import (
+    accepted,
+    full_answers,
+    make_round,
+    point_of,
+    question,
+    write_out,
+)
 
 ADDRESS = "203.0.113.77"
 FORWARDED = "198.51.100.23"
@@ -146,7 +154,7 @@ class AnonymityTests(PersonaTestCase):
 
     def test_no_table_of_the_app_holds_anything_that_identifies_the_client(self):
         self.submit_everywhere()
-        self.assertEqual(Response.objects.count(), 5)
+        self.assertEqual(accepted(), 5)
         self.assertEqual(BallotCode.objects.filter(used_on__isnull=False).count(), 3)
         secrets = {
             "client address": ADDRESS,
@@ -168,15 +176,20 @@ class AnonymityTests(PersonaTestCase):
             )
         }
         self.assertLessEqual(app_tables, set(tables))
-        found_comment = False
-        for table in tables:
-            rows, dump = table_dump(table)
-            found_comment = found_comment or COMMENT in dump
-            for name, secret in secrets.items():
-                with self.subTest(table=table, secret=name):
-                    self.assertNotIn(secret.lower(), dump.lower())
-        # The scan does see what was submitted: the typed comment is there.
-        self.assertTrue(found_comment)
+        # Scanned twice: while the answers wait sealed in the pool, when even the
+        # comment is nowhere to be read, and once they are written out.
+        for phase in ("waiting", "written"):
+            if phase == "written":
+                write_out(self.open_point, self.ballot_point)
+            found_comment = False
+            for table in tables:
+                rows, dump = table_dump(table)
+                found_comment = found_comment or COMMENT in dump
+                for name, secret in secrets.items():
+                    with self.subTest(phase=phase, table=table, secret=name):
+                        self.assertNotIn(secret.lower(), dump.lower())
+            # The scan does see what was submitted, once it is written.
+            self.assertEqual(found_comment, phase == "written", phase)
 
     def test_the_log_of_a_submission_names_no_client(self):
         with self.assertLogs(level="DEBUG") as captured:
@@ -222,6 +235,10 @@ class AnonymousModelTests(PersonaTestCase):
                 nonce=f"uuid-check-{i:012d}",
                 client_address="x",
             )
+        self.assertIsInstance(PendingSubmission._meta.pk, models.UUIDField)
+        for pk in PendingSubmission.objects.values_list("pk", flat=True):
+            self.assertEqual(pk.version, 4)
+        write_out(point)
         for model in (Response, Answer):
             with self.subTest(model=model.__name__):
                 self.assertIsInstance(model._meta.pk, models.UUIDField)
@@ -246,7 +263,7 @@ class AnonymousModelTests(PersonaTestCase):
                 )
 
     def test_responses_and_answers_keep_no_time_of_day(self):
-        for model in (Response, Answer):
+        for model in (Response, Answer, PendingSubmission):
             for field in model._meta.get_fields():
                 with self.subTest(model=model.__name__, field=field.name):
                     self.assertNotIsInstance(field, models.DateTimeField)

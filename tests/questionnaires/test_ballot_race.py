@@ -18,6 +18,7 @@ from questionnaires.models import (
     BallotCode,
     Campaign,
     CollectionPoint,
+    PendingSubmission,
     Response,
     SubmissionNonce,
 )
@@ -29,7 +30,7 @@ from questionnaires.services import (
 )
 from tests.base import make_unit
 
-from .helpers import full_answers, make_round, point_of
+from .helpers import full_answers, make_round, point_of, write_out
 
 NONCE_PREFIX = "ballot-race-"
 
@@ -60,6 +61,7 @@ class BallotRaceTests(TransactionTestCase):
         # its TRUNCATE would wipe the built-in questionnaires later tests need.
         points = CollectionPoint.objects.filter(campaign__organizer__code="RACE-S")
         Answer.objects.filter(point__in=points).delete()
+        PendingSubmission.objects.filter(point__in=points).delete()
         Response.objects.filter(point__in=points).delete()
         Campaign.objects.filter(organizer__code="RACE-S").delete()
         SubmissionNonce.objects.filter(nonce__startswith=NONCE_PREFIX).delete()
@@ -104,6 +106,8 @@ class BallotRaceTests(TransactionTestCase):
         for loser in losers:
             self.assertIsInstance(loser, SubmissionRefused, repr(loser))
             self.assertEqual(loser.code, "ballot_used")
+        self.assertEqual(PendingSubmission.objects.filter(point=self.point).count(), 1)
+        write_out(self.point)
         self.assertEqual(Response.objects.filter(point=self.point).count(), 1)
         self.assertEqual(
             BallotCode.objects.filter(point=self.point, used_on__isnull=False).count(),
@@ -123,3 +127,6 @@ class BallotRaceTests(TransactionTestCase):
 
     def test_ten_simultaneous_submissions_of_one_ballot_store_one_response(self):
         self.assert_one_winner(self.race(10))
+
+    def test_fifty_simultaneous_submissions_of_one_ballot_store_one_response(self):
+        self.assert_one_winner(self.race(50))

@@ -11,7 +11,7 @@ from questionnaires.services import (
 )
 from tests.base import PersonaTestCase
 
-from .helpers import builtin, full_answers, make_round, point_of
+from .helpers import builtin, full_answers, make_round, point_of, write_out
 
 SPEC = {
     "key": "canteen",
@@ -162,6 +162,7 @@ class VersionTests(PersonaTestCase):
         )
         draft = questionnaire_new_version(questionnaire=point.questionnaire)
         questionnaire_publish(questionnaire=draft)
+        write_out(point)
         response = Response.objects.get()
         self.assertEqual(response.questionnaire.version, 1)
         self.assertTrue(
