@@ -6,7 +6,9 @@ stands in for sentiment.
 
 - :func:`mask_personal` replaces phone, ID, student/staff numbers, e-mail, QQ and
   WeChat IDs with fixed tokens; :func:`themes` applies it to every comment, so
-  its examples are masked.
+  its examples are masked. :class:`NameMask` replaces the names of units and
+  people the caller knows (the caller reads them from the database and masks
+  comments with it before they reach :func:`themes`).
 - :func:`keywords` ranks jieba words by TF-IDF, with a campus user dictionary
   (``data/campus_dict.txt``) and a stop-word list (``data/stopwords.txt``). Both
   live on a private ``jieba.Tokenizer`` / ``jieba.analyse.TFIDF`` pair, so the
@@ -24,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -67,7 +69,19 @@ LONG_NUMBER = "［号码］"
 EMAIL = "［邮箱］"
 QQ = "［QQ号］"
 WECHAT = "［微信号］"
-MASK_TOKENS = (PHONE, ID_NUMBER, STUDENT_NUMBER, LONG_NUMBER, EMAIL, QQ, WECHAT)
+UNIT_NAME = "［单位］"
+PERSON_NAME = "［姓名］"
+MASK_TOKENS = (
+    PHONE,
+    ID_NUMBER,
+    STUDENT_NUMBER,
+    LONG_NUMBER,
+    EMAIL,
+    QQ,
+    WECHAT,
+    UNIT_NAME,
+    PERSON_NAME,
+)
 
 # Applied in order: each later rule sees the tokens of the earlier ones, so an
 # e-mail "12345678@qq.com" is never half-masked as a QQ number, and an ID card
@@ -138,6 +152,79 @@ def mask_personal(text: str) -> str:
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     return text
+
+
+MIN_NAME_LENGTH = 2  # one character (a surname alone, "楼") would mask half a text
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _name_key(name: str) -> str:
+    # Only ASCII letters are folded: the key keeps the length of the name, so a
+    # match in the folded text is a match at the same place in the original.
+    return " ".join(name.split()).translate(_ASCII_LOWER)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+class NameMask:
+    """Masks the names of units (［单位］) and people (［姓名］) the service knows.
+
+    Chinese has no spaces between words, so names match as substrings, the
+    longest name first at each place ("甲学院党委" before "甲学院"); names of
+    fewer than ``MIN_NAME_LENGTH`` characters are ignored. A name in Latin
+    letters matches regardless of case, only as a whole word ("Ann" is not
+    masked inside "Annual"). Build it once per set of comments: the index costs
+    a pass over every name, a text then costs about one dictionary look-up per
+    character.
+    """
+
+    def __init__(self, *, units: Iterable[str] = (), people: Iterable[str] = ()):
+        tokens: dict[str, str] = {}
+        # A name that is both a unit's and a person's is masked as the unit's.
+        for token, names in ((UNIT_NAME, units), (PERSON_NAME, people)):
+            for name in names:
+                key = _name_key(name or "")
+                if len(key) >= MIN_NAME_LENGTH:
+                    tokens.setdefault(key, token)
+        index: dict[str, list[tuple[str, str]]] = {}
+        for key, token in tokens.items():
+            index.setdefault(key[0], []).append((key, token))
+        for candidates in index.values():
+            candidates.sort(key=lambda item: (-len(item[0]), item[0]))
+        self._index = index
+
+    def mask(self, text: str) -> str:
+        if not self._index:
+            return text
+        folded = text.translate(_ASCII_LOWER)
+        parts: list[str] = []
+        start = position = 0
+        while position < len(text):
+            for key, token in self._index.get(folded[position], ()):
+                end = position + len(key)
+                if folded.startswith(key, position) and self._whole(
+                    folded, position, end
+                ):
+                    parts += [text[start:position], token]
+                    start = position = end
+                    break
+            else:
+                position += 1
+        parts.append(text[start:])
+        return "".join(parts)
+
+    @staticmethod
+    def _whole(text: str, start: int, end: int) -> bool:
+        """A Latin name must not start or end inside a word of letters or digits."""
+        if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
+            return False
+        return not (
+            _is_word_char(text[end - 1])
+            and end < len(text)
+            and _is_word_char(text[end])
+        )
 
 
 # ------------------------------------------------------------------ keywords

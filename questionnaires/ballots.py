@@ -44,7 +44,9 @@ def slips_pdf(point, codes: list[str]) -> bytes:
     slips = [
         BallotSlip(
             code=grouped(code),
-            url=f"{settings.PUBLIC_BASE_URL}/b/{code}/",
+            # The code in the fragment, which no browser sends: it reaches the
+            # server only in a form's body (questionnaires/respond.py).
+            url=f"{settings.PUBLIC_BASE_URL}/b/#{code}",
             unit_name=point.unit.name,
             campaign_title=point.campaign.title,
         )

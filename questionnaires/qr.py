@@ -7,7 +7,7 @@ is the version drawn by the other functions:
 - the URL as one byte-mode segment (UTF-8), no mixed-mode optimisation, so the
   capacity does not depend on the letters in a token: version 4-M holds 62 bytes,
   enough for ``PUBLIC_BASE_URL`` of up to 32 characters plus ``/s/<12>/`` (16)
-  or ``/b/<16>/`` (20);
+  or ``/b/#<16>`` (20);
 - a quiet zone of 4 modules on every side, as ISO/IEC 18004 asks.
 
 A URL longer than version 40 holds (2,331 bytes at level M) raises

@@ -1,7 +1,13 @@
 """The respondent pages: server-rendered, mobile first, no login, no JavaScript needed.
 
-``/s/<token>/`` answers a collection point; ``/b/<code>/`` answers with a ballot
-slip; ``/s/<token>/done/`` thanks. Every refusal has its own page and stores nothing.
+``/s/<token>/`` answers a collection point; ``/b/`` answers with a ballot slip;
+``/s/<token>/done/`` thanks. Every refusal has its own page and stores nothing.
+
+A ballot code travels only in bodies, never in a path: a slip's QR code opens
+``/b/#<code>``, whose fragment no browser sends; the page's script (static/js/
+respond.js) posts it, or the respondent types it. Slips printed before still open
+``/b/<code>/``, which answers as ``/b/`` does and posts to ``/b/``; the logs
+redact its path (survey_service/log_redaction.py).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
+from . import ballots
 from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
 from .glossary import notes_for
 from .models import Campaign, CollectionPoint, Question
@@ -197,6 +204,9 @@ def _render_form(
         "text", flat=True
     )
     context = {
+        # A ballot's answers go to /b/ with the code in the body, whatever the
+        # address the form was opened at.
+        "action": reverse("respond-ballot") if ballot else request.path,
         "point": point,
         "spec": spec,
         "questions": questions,
@@ -215,8 +225,13 @@ def _render_form(
 
 
 def _answer(
-    request: HttpRequest, point: CollectionPoint, *, ballot: str | None
+    request: HttpRequest,
+    point: CollectionPoint,
+    *,
+    ballot: str | None,
+    submitting: bool,
 ) -> HttpResponse:
+    """The point's form, or with ``submitting`` the answers posted to it."""
     state = point_state(point)
     if state != "open":
         return _refusal(request, state, point)
@@ -224,7 +239,7 @@ def _answer(
         return render(
             request, "questionnaires/respond/already_answered.html", {"point": point}
         )
-    if request.method != "POST":
+    if not submitting:
         return _render_form(request, point, ballot=ballot)
     spec = form_spec(point.questionnaire)
     submitted_ballot = ballot or request.POST.get("ballot", "")
@@ -286,21 +301,55 @@ def point_form(request: HttpRequest, token: str) -> HttpResponse:
     point = _point(token)
     if point is None:
         return render(request, "questionnaires/respond/unknown_point.html", status=404)
-    return _answer(request, point, ballot=None)
+    return _answer(request, point, ballot=None, submitting=request.method == "POST")
+
+
+def _ballot(request: HttpRequest, raw_code: str, *, submitting: bool) -> HttpResponse:
+    """The questionnaire of a ballot's point, or with ``submitting`` its answers."""
+    point = ballot_point(raw_code)
+    code = ballots.normalise(raw_code)
+    if point is None or code is None:
+        return _refusal(request, "ballot_unknown", None)
+    # On a submission the service decides, checking the nonce first: a double tap
+    # of a just-used ballot then lands on the thanks page, not on "already used".
+    if not submitting and ballot_is_used(code):
+        return _refusal(request, "ballot_used", point)
+    return _answer(request, point, ballot=code, submitting=submitting)
 
 
 @_limit_body
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
-def ballot_form(request: HttpRequest, code: str) -> HttpResponse:
-    point = ballot_point(code)
-    if point is None:
-        return _refusal(request, "ballot_unknown", None)
-    # On POST the service decides, checking the nonce first: a double tap of a
-    # just-used ballot then lands on the thanks page, not on "already used".
-    if request.method != "POST" and ballot_is_used(code):
-        return _refusal(request, "ballot_used", point)
-    return _answer(request, point, ballot=code)
+def ballot_form(request: HttpRequest) -> HttpResponse:
+    """``/b/``: the ballot entry page, and where every ballot is posted.
+
+    GET: a field for the code printed on the slip, which the page's script fills
+    from the address's fragment and sends. A POST of the code alone shows its
+    point's questionnaire, carrying the code on as a hidden field; a POST with the
+    questionnaire's nonce is the answer.
+    """
+    if request.method != "POST":
+        return render(request, "questionnaires/respond/ballot_entry.html")
+    return _ballot(
+        request, request.POST.get("ballot", ""), submitting="nonce" in request.POST
+    )
+
+
+@_limit_body
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def ballot_slip(request: HttpRequest, code: str) -> HttpResponse:
+    """``/b/<code>/``: what slips printed with the code in the path still open.
+
+    It answers as ``/b/`` does with that code, and its form posts to ``/b/``. The
+    page declares the referrer policy strict-origin (base.html), so neither its
+    stylesheet nor its form carries the address as the referrer, and its script
+    replaces the address in the bar and the history with ``/b/``. A POST here
+    (a form opened before the change) still counts.
+    """
+    response = _ballot(request, code, submitting=request.method == "POST")
+    response.headers["Referrer-Policy"] = "strict-origin"
+    return response
 
 
 @require_safe

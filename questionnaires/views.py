@@ -12,7 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from organizations.access import scope_for
 
@@ -155,16 +159,16 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
     actionable = set(scope.actionable_units().values_list("pk", flat=True))
     running = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN)
+    waiting = 0
     for point in points:
         point.responses_shown = (
             coarse_count(point.n_responses) if running else str(point.n_responses)
         )
-    waiting = 0
+        waiting += point.n_waiting
     return render(
         request,
         "questionnaires/campaign_detail.html",
         {
-        waiting += point.n_waiting
             "campaign": campaign,
             "points": points,
             "actionable": actionable,
@@ -174,14 +178,14 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "show_counts": scope.can_administer(campaign.organizer_id),
             # Ballots used are a response counter too, until the round has closed.
             "show_used": progress_visible(scope, campaign),
-        },
-    )
-
-
             # Accepted answers not yet written out of the anonymity pool.
             "waiting": coarse_count(waiting) if waiting else "",
             "batch": settings.ANONYMITY_BATCH,
             "pool_size": 2 * settings.ANONYMITY_BATCH,
+        },
+    )
+
+
 @login_required
 @require_POST
 def campaign_transition(
@@ -256,6 +260,7 @@ class CommitmentsForm(forms.Form):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def commitments_edit(
     request: HttpRequest, campaign_id: int, unit_id: int
 ) -> HttpResponse:

@@ -1,7 +1,8 @@
 """Which tasks a user may see, and which of their figures: the one helper every
 page, endpoint and export uses.
 
-A task is visible to the office that runs its lead unit, and to anyone whose scope
+A task is visible to the office that runs its lead unit (for a task from a round
+not yet published: the round's own office), and to anyone whose scope
 reaches its lead unit or one of its cooperating units (managers of those subtrees,
 reviewers) once it has been assigned: drafts, tasks being verified and dismissed
 ones are the office's. Figures on a task (the finding's snapshot, the re-survey's
@@ -34,7 +35,15 @@ def visible_tasks(user) -> QuerySet[Task]:
     if scope.everything:
         return tasks
     units = scope.visible_units()
-    office = Q(lead_unit__in=scope.administered_units())
+    administered = scope.administered_units()
+    # The office of the lead unit, but a task from a round not yet published only
+    # for the round's own office: to a sub-office a draft's title ("总体满意率显著
+    # 低于目标") would tell the school's result before the school publishes it.
+    office = Q(lead_unit__in=administered) & (
+        Q(campaign__isnull=True)
+        | Q(campaign__organizer__in=administered)
+        | Q(campaign__status=Campaign.Status.PUBLISHED)
+    )
     assigned = Q(
         pk__in=Task.objects.filter(
             Q(lead_unit__in=units) | Q(cooperating_units__in=units)

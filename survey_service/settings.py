@@ -245,6 +245,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "organizations",
     "questionnaires",
@@ -254,6 +255,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -444,6 +446,22 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else only
+# from this site's own files, so no inline script, event-handler attribute or
+# style attribute runs; images also as data: URLs (QR codes, the blank favicon).
+# The API docs add their CDN (survey_service/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 if BEHIND_PROXY:
     # Only behind a proxy that sets these headers itself; otherwise clients could forge them.
@@ -507,6 +525,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files (drf-spectacular-sidecar), not
+    # from its CDN: nothing at run time comes from another host.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "UnitKindEnum": "organizations.models.Unit.Kind",
         "QuestionKindEnum": "questionnaires.models.Question.Kind",
@@ -515,14 +538,38 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ------------------------------------------------------------------
 # Console only. Request lines carry paths, never client addresses: see README.
+# Ballot codes are redacted (survey_service/log_redaction.py): on the loggers that
+# name request paths, since a logger's filter sees only its own records, and on
+# the console handler for anything else that reaches it.
 
+_REDACT = ["redact_ballot_codes"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    "filters": {
+        "redact_ballot_codes": {"()": "survey_service.log_redaction.RedactBallotCodes"}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Django's own format for runserver's request lines.
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": _REDACT,
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": _REDACT,
+        },
+    },
     # Records of our apps and Django (at LOG_LEVEL) propagate to the root's handler;
     # the root logger itself stays at WARNING because scipy's optimiser (used by
     # Boschloo's test) logs every step at INFO straight on it.
@@ -540,6 +587,15 @@ LOGGING = {
     },
 }
 LOGGING["loggers"]["django.db.backends"] = {"level": "WARNING"}
+LOGGING["loggers"]["django.request"] = {"filters": _REDACT}
+LOGGING["loggers"]["django.security.csrf"] = {"filters": _REDACT}
+# runserver's request lines, as Django logs them by default (not propagated).
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["server"],
+    "level": "INFO",
+    "propagate": False,
+    "filters": _REDACT,
+}
 if LOGGING["loggers"]["django"]["level"] not in {
     "DEBUG",
     "INFO",

@@ -1,7 +1,10 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from analysis.api import (
@@ -39,7 +42,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("s/<str:token>/", respond.point_form, name="respond-point"),
     path("s/<str:token>/done/", respond.done, name="respond-done"),
-    path("b/<str:code>/", respond.ballot_form, name="respond-ballot"),
+    path("b/", respond.ballot_form, name="respond-ballot"),
+    # Slips printed before the code moved into the fragment (/b/#<code>).
+    path("b/<str:code>/", respond.ballot_slip, name="respond-ballot-slip"),
     path("public/campaigns/<int:campaign_id>/", public.board, name="public-board"),
     path(
         "accounts/login/",
@@ -89,9 +94,24 @@ urlpatterns = [
         name="campaign-analyze",
     ),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The schema names every endpoint and field: for logged-in users only. An API
+    # client gets 401; a browser opening the docs is sent to the login page.
     path(
-        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        # The split view serves its start-up script as a file: no inline script.
+        csp_update(views.API_DOCS_CSP)(
+            login_required(
+                SpectacularSwaggerSplitView.as_view(
+                    url_name="schema", permission_classes=[IsAuthenticated]
+                )
+            )
+        ),
+        name="api-docs",
     ),
 ]
 

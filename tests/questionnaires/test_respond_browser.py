@@ -3,7 +3,9 @@ with WeChat's user agent, zh-CN, once with JavaScript on and once with it off.
 
 Every journey starts from a URL decoded (zxing-cpp) from what is printed: the
 point's QR PNG as the management page serves it, or a ballot slip PDF rendered
-with pdfium. Every built-in questionnaire is answered once in each mode.
+with pdfium (``/b/#<code>``: with JavaScript the page posts the code, without it
+the respondent types the code printed on the slip). Every built-in questionnaire
+is answered once in each mode.
 ``make screenshots`` writes the respondent pages' pictures to docs/screenshots/.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pypdfium2 as pdfium
 import zxingcpp
@@ -23,7 +26,7 @@ from PIL import Image
 
 from organizations.models import Membership, Unit
 from questionnaires.forms_spec import QuestionSpec, form_spec
-from questionnaires.models import Campaign, CollectionPoint, Commitment, Response
+from questionnaires.models import Campaign, CollectionPoint, Commitment
 from questionnaires.services import ballot_point as ballot_point_of
 from questionnaires.services import campaign_close, campaign_publish
 from tests.base import make_unit, make_user
@@ -36,6 +39,11 @@ COMMENT = "窗口服务很好，希望午间也能办理。"
 def decode(image: Image.Image) -> list[str]:
     codes = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return [code.text for code in codes]
+
+
+def code_of(slip_url: str) -> str:
+    """The ballot code a slip's URL holds: its fragment."""
+    return urlsplit(slip_url).fragment
 
 
 class Respondent:
@@ -65,6 +73,31 @@ class Respondent:
                     self.tap(card.get_by_role("checkbox", name=option.label))
             else:
                 card.locator("textarea").fill(COMMENT)
+
+    def open_slip(self, page, url: str, *, js: bool | None = None) -> int:
+        """What a phone does with a slip's QR code: it opens ``/b/#<code>``, whose
+        script posts the code (also when the page open is already at /b/), or,
+        without JavaScript, the respondent types the code printed on the slip and
+        taps the button. Returns the status of the page the code leads to."""
+        js = self.js if js is None else js
+        self.assertEqual(urlsplit(url).path, "/b/")
+        if js:
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and urlsplit(r.url).path == "/b/"
+            ) as posted:
+                page.goto(url, wait_until="commit")
+            page.locator("#ballot-entry").wait_for(state="detached")
+            page.wait_for_load_state()
+            self.assertEqual(urlsplit(page.url).fragment, "")  # out of the address bar
+            return posted.value.status
+        # A scan loads the page afresh; without JavaScript nothing would notice a
+        # new fragment on the page already open at /b/.
+        page.goto("about:blank")
+        page.goto(url)
+        page.get_by_label("选票码").fill(code_of(url))
+        with page.expect_navigation() as navigation:
+            self.tap(page.get_by_role("button", name="开始作答"))
+        return navigation.value.status
 
     def submit(self, page, *, to: str = "**/done/") -> None:
         with page.expect_navigation(url=to):
@@ -228,22 +261,19 @@ class Journeys(Respondent):
         point = point_of(ballot_round, self.committee)
         first, second = self.urls_from_slips(point, 2)
         page = self.phone_page()
-        response = page.goto(first)
-        self.assertEqual(response.status, 200)
+        self.assertEqual(self.open_slip(page, first), 200)
         self.assertTrue(page.get_by_text("选票随机发放，不登记领取人").is_visible())
         self.answer(page, point)
         self.submit(page)
         self.assertEqual(self.responses(point), 1)
 
-        response = page.goto(first)
-        self.assertEqual(response.status, 410)
+        self.assertEqual(self.open_slip(page, first), 410)
         self.assertTrue(page.get_by_role("heading", name="选票已使用").is_visible())
         self.screenshot(page, "respond_ballot_used")
 
-        code = second.rstrip("/").rsplit("/", 1)[1]
+        code = code_of(second)
         wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
-        response = page.goto(second.replace(code, wrong))
-        self.assertEqual(response.status, 404)
+        self.assertEqual(self.open_slip(page, second.replace(code, wrong)), 404)
         self.assertTrue(page.get_by_role("heading", name="选票码无效").is_visible())
         self.assertEqual(self.responses(point), 1)
 
@@ -252,11 +282,11 @@ class Journeys(Respondent):
         for unit in (self.branch, self.window):
             other = point_of(ballot_round, unit)
             scanned, typed = self.urls_from_slips(other, 2)
-            page.goto(scanned)
+            self.open_slip(page, scanned)
             self.answer(page, other)
             self.submit(page)
             page.goto(f"{self.live_server_url}/s/{other.token}/")
-            page.get_by_label("选票码").fill(typed.rstrip("/").rsplit("/", 1)[1])
+            page.get_by_label("选票码").fill(code_of(typed))
             self.answer(page, other)
             self.submit(page)
             self.assertEqual(self.responses(other), 2, unit.name)
@@ -440,12 +470,12 @@ class DemoTests(Respondent, BrowserTestCase):
             call_command("seed_demo", "--yes", stdout=out)
         printed = out.getvalue()
         (url,) = re.findall(r"Answer as a respondent: (\S+)", printed)
-        slips = re.findall(r"^  (\S+/b/\S+/)$", printed, re.M)
+        slips = re.findall(r"^  (\S+/b/#\S+)$", printed, re.M)
         self.assertGreaterEqual(len(slips), 2)
         point = CollectionPoint.objects.select_related("questionnaire").get(
             token=url.rstrip("/").rsplit("/", 1)[1]
         )
-        ballot_point = ballot_point_of(slips[0].rstrip("/").rsplit("/", 1)[1])
+        ballot_point = ballot_point_of(code_of(slips[0]))
         for number, js in enumerate((True, False), start=1):
             page = self.phone(js=js)
             page.goto(url)
@@ -456,7 +486,7 @@ class DemoTests(Respondent, BrowserTestCase):
             )
             self.assertEqual(self.responses(point), number)
 
-            page.goto(slips[number - 1])
+            self.open_slip(page, slips[number - 1], js=js)
             self.answer(page, ballot_point)
             self.submit(page)
             self.assertEqual(self.responses(ballot_point), number)

@@ -96,7 +96,7 @@ class Command(BaseCommand):
                 f"Ballot slips to try ({ballot_point.unit.name}), each usable once:"
             )
             for code in codes:
-                self.stdout.write(f"  {settings.PUBLIC_BASE_URL}/b/{code}/")
+                self.stdout.write(f"  {settings.PUBLIC_BASE_URL}/b/#{code}")
 
     def _print_respondent_url(self) -> None:
         """A point of an open round, so a newcomer can answer straight away."""
