@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from organizations.access import scope_for
 from questionnaires.api import service_call
 from questionnaires.models import Campaign
+from survey_service.openapi import file_responses
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import reading_for, result_rows, visible_findings
@@ -54,11 +57,14 @@ def _query(request: Request) -> dict:
             {"level": [_("只能是 school、category、unit、dimension 或 question。")]}
         )
     unit = request.query_params.get("unit") or None
-    if unit is not None and not unit.isdigit():
-        raise ValidationError({"unit": [_("unit 必须是单位编号。")]})
+    if unit is not None:
+        # Any integer is a unit id (one that does not exist finds nothing).
+        if not re.fullmatch(r"-?[0-9]+", unit):
+            raise ValidationError({"unit": [_("unit 必须是单位编号。")]})
+        unit = int(unit)
     return {
         "level": level,
-        "unit": int(unit) if unit else None,
+        "unit": unit,
         "dimension": request.query_params.get("dimension") or None,
         "raw": request.query_params.get("raw") in {"1", "true", "yes"},
     }
@@ -118,7 +124,7 @@ class ResultExportView(GenericAPIView):
             *RESULT_PARAMS,
             OpenApiParameter("filetype", enum=list(CONTENT_TYPES), default="csv"),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        responses=file_responses(),
     )
     def get(self, request: Request, campaign_pk: int) -> HttpResponse:
         """The same rows as the results list, as CSV or XLSX, with the same suppression."""
@@ -187,6 +193,11 @@ class ThemeListView(GenericAPIView):
 class FindingSerializer(serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
+    # Read-only model fields lose allow_blank in DRF, and so "" in the schema's
+    # enum; a finding not yet decided has no verification.
+    verification = serializers.ChoiceField(
+        choices=Finding.Verification.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Finding

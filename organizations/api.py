@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from survey_service.openapi import file_responses
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import scope_for
@@ -92,7 +92,7 @@ class UnitViewSet(
         parameters=[
             OpenApiParameter("filetype", enum=list(CONTENT_TYPES), default="csv")
         ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        responses=file_responses(),
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export_file(self, request: Request) -> HttpResponse:

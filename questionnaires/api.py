@@ -85,7 +85,10 @@ class ScaleViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def perform_create(self, serializer: ScaleSerializer) -> None:
-        serializer.instance = service_call(scale_create, **serializer.validated_data)
+        # The description is optional in the body, not in the service.
+        serializer.instance = service_call(
+            scale_create, **{"description": "", **serializer.validated_data}
+        )
 
     def perform_update(self, serializer: ScaleSerializer) -> None:
         key = serializer.validated_data.pop("key", serializer.instance.key)

@@ -32,7 +32,7 @@ class ScaleLevelSerializer(serializers.ModelSerializer):
 
 
 class ScaleSerializer(serializers.ModelSerializer):
-    levels = ScaleLevelSerializer(many=True)
+    levels = ScaleLevelSerializer(many=True, min_length=2)
 
     class Meta:
         model = Scale
@@ -159,11 +159,31 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
         return {"dimensions": spec["dimensions"], "questions": spec["questions"]}
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            kind: {"type": "integer"}
+            for kind in Unit.Kind.values
+            if kind != Unit.Kind.SCHOOL
+        },
+        "additionalProperties": False,
+    }
+)
+class QuestionnaireChoicesField(serializers.DictField):
+    """Unit kind → questionnaire id; the schema names the kinds."""
+
+
 class CampaignSerializer(serializers.ModelSerializer):
-    questionnaires = serializers.DictField(
+    questionnaires = QuestionnaireChoicesField(
         child=serializers.PrimaryKeyRelatedField(queryset=Questionnaire.objects.all()),
         required=False,
         help_text=_('每类单位使用的问卷：{"committee": 问卷ID, …}'),
+    )
+    rate_levels = serializers.ListField(
+        child=serializers.SlugField(max_length=40),
+        required=False,
+        help_text=_("口径为“指定选项”时使用。"),
     )
 
     class Meta:
@@ -192,6 +212,13 @@ class CampaignSerializer(serializers.ModelSerializer):
             "published_at",
         ]
         read_only_fields = ["status", "opened_at", "closed_at", "published_at"]
+        # The database's check constraint, stated where the schema shows it.
+        extra_kwargs = {
+            "min_group_size": {
+                "min_value": 3,
+                "error_messages": {"min_value": _("不得低于 3。")},
+            }
+        }
 
     def to_representation(self, instance: Campaign) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -221,6 +248,13 @@ class CampaignSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and self.instance.status != Campaign.Status.DRAFT:
             raise serializers.ValidationError(_("轮次开启后不能再修改设置。"))
+        for name in ("opens_at", "closes_at"):
+            # Before 1901 Shanghai's offset had seconds (+08:05:43), which no
+            # RFC 3339 time in our answers can carry; no round is that old.
+            if name in attrs and not 2000 <= attrs[name].year <= 9998:
+                raise serializers.ValidationError(
+                    {name: [_("时间应在 2000 年到 9998 年之间。")]}
+                )
         opens = attrs.get("opens_at", getattr(self.instance, "opens_at", None))
         closes = attrs.get("closes_at", getattr(self.instance, "closes_at", None))
         if opens and closes and closes <= opens:
@@ -319,7 +353,7 @@ class PointSerializer(serializers.ModelSerializer):
         serializers.IntegerField(
             allow_null=True,
             help_text=_(
-                "已使用的选票数；评议结束前仅领导小组办公室可见，其他人为 null。"
+                "已使用的选票数；仅领导小组办公室可见，其他人为 null（参与率见统计结果）。"
             ),
         )
     )

@@ -11,7 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
@@ -32,6 +37,7 @@ from organizations.access import scope_for
 from organizations.models import Unit
 from questionnaires.models import Campaign
 from questionnaires.services import ServiceError, StateError
+from survey_service.openapi import file_responses
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import resurvey_for, visible_tasks
@@ -131,7 +137,9 @@ class TaskSerializer(serializers.ModelSerializer):
     def get_allowed_actions(self, task: Task) -> list[str]:
         return allowed_actions(task, self.context["request"].user)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": {}}
+    )
     def get_resurvey_figures(self, task: Task) -> dict | None:
         return resurvey_for(self.context["request"].user, task)
 
@@ -184,7 +192,9 @@ class TransitionSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor = serializers.CharField(
+        source="actor.username", default=None, read_only=True, allow_null=True
+    )
     changes = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.OBJECT)
@@ -319,7 +329,13 @@ class TaskViewSet(
             )
         return tasks.order_by("due_date", "id")
 
-    @extend_schema(request=TaskCreateSerializer, responses={201: TaskSerializer})
+    @extend_schema(
+        request=TaskCreateSerializer,
+        responses={
+            201: TaskSerializer,
+            404: OpenApiResponse(description="The finding is not in your scope."),
+        },
+    )
     def create(self, request: Request) -> Response:
         """The office creates a task from a confirmed finding (several per finding are
         fine) or by hand (an inspection, say)."""
@@ -408,7 +424,7 @@ class TaskViewSet(
         request=ExtensionSerializer,
         responses={200: ExtensionSerializer(many=True), 201: ExtensionSerializer},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def extensions(self, request: Request, pk: str | None = None) -> Response:
         """Extension requests: the lead unit asks, the office decides."""
         task = self.get_object()
@@ -433,6 +449,7 @@ class TaskViewSet(
         detail=True,
         methods=["get", "post"],
         parser_classes=[MultiPartParser, FormParser],
+        pagination_class=None,
     )
     def evidence(self, request: Request, pk: str | None = None) -> Response:
         """Evidence (佐证材料) of the task, with sha256; uploads by the lead unit or the office.
@@ -484,7 +501,7 @@ class TaskViewSet(
             OpenApiParameter("campaign", int),
             OpenApiParameter("filetype", enum=["json", *CONTENT_TYPES]),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=file_responses(json=OpenApiTypes.OBJECT),
     )
     @action(detail=False, methods=["get"])
     def ledger(self, request: Request) -> Response | HttpResponse:

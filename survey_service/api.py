@@ -18,8 +18,49 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Pagination(PageNumberPagination):
+    """DRF's page numbers, with a page size that is refused when it is not one.
+
+    DRF falls back to the default size on ``page_size=abc`` or ``0``; a client
+    should learn that its parameter was wrong (400), as the schema says."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: HttpRequest) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (
+            raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size
+        ):
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("每页条数应为 1 到 %(max)d 之间的整数。")
+                        % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_page_number(self, request: HttpRequest, paginator: Any) -> str | int:
+        # DRF reads an empty page as the first and "last" as the last; the schema
+        # promises an integer, so anything else is no such page (404).
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not (raw.isascii() and raw.isdigit()):
+            raise exceptions.NotFound(self.invalid_page_message.format(page_number=raw))
+        return raw
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
 
 def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:

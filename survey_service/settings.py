@@ -499,7 +499,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "survey_service.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "survey_service.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per client address (TRUSTED_PROXIES) without a login, per user with one; a
@@ -525,6 +525,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API's contract is JSON (uploads declare multipart themselves); the form
+    # parsers stay for the browsable API and are not promised to integrators.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Swagger UI served from our own static files (drf-spectacular-sidecar), not
     # from its CDN: nothing at run time comes from another host.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -4,6 +4,7 @@ from tests.base import PersonaTestCase
 
 class ApiConventionTests(PersonaTestCase):
     def test_the_openapi_schema_is_served_and_lists_units(self):
+        self.login(self.manager_a)
         response = self.client.get("/api/schema/", {"format": "json"})
         self.assertEqual(response.status_code, 200)
         schema = response.json()
@@ -11,9 +12,34 @@ class ApiConventionTests(PersonaTestCase):
         self.assertIn("/api/v1/units/", schema["paths"])
         self.assertIn("/api/v1/units/import/", schema["paths"])
 
+    def test_the_schema_answers_an_api_token_too(self):
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.create(user=self.reviewer)
+        response = self.client.get(
+            "/api/schema/", {"format": "json"}, HTTP_AUTHORIZATION=f"Token {token.key}"
+        )
+        self.assertEqual(response.status_code, 200)
+
+    def test_anonymous_users_get_no_schema(self):
+        response = self.client.get("/api/schema/", {"format": "json"})
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(set(response.json()), {"detail", "errors"})
+        # Without a format the refusal comes in the schema's YAML, still no paths.
+        response = self.client.get("/api/schema/")
+        self.assertEqual(response.status_code, 401)
+        self.assertNotIn(b"/api/v1/", response.content)
+
     def test_the_docs_page_is_served_from_our_own_host(self):
+        self.login(self.reviewer)
         response = self.client.get("/api/docs/")
         self.assertEqual(response.status_code, 200)
+
+    def test_anonymous_users_are_sent_from_the_docs_page_to_the_login(self):
+        response = self.client.get("/api/docs/")
+        self.assertRedirects(
+            response, "/accounts/login/?next=/api/docs/", fetch_redirect_response=False
+        )
 
     def test_an_unknown_api_path_is_a_json_404_in_the_error_shape(self):
         response = self.client.get("/api/v1/no-such-thing/")
