@@ -336,8 +336,23 @@ def _families(rows: list[Row]) -> dict[tuple, list[int]]:
     return families
 
 
-def compute_statistics(rows: list[Row], campaign: Campaign, *, seed: int) -> None:
-    """Fill ``row.stats`` with intervals, tests, flags, shrinkage and score intervals."""
+def compute_statistics(
+    rows: list[Row],
+    campaign: Campaign,
+    *,
+    seed: int,
+    hidden: frozenset[int] | set[int] = frozenset(),
+) -> None:
+    """Fill ``row.stats`` with intervals, tests, flags, shrinkage and score intervals.
+
+    ``hidden`` holds the ``id()`` of the rows suppression hides. Figures that
+    depend on a whole family (q-values, flags, shrinkage, and the random draws of
+    the score bootstrap) are computed for shown rows from shown rows alone: else a
+    hidden unit's counts would move its siblings' published figures, and could be
+    solved back out of them (a completely pooled shrinkage is the family's pooled
+    rate). Hidden rows, read only in the office's raw view, are assessed within
+    the whole family.
+    """
     target = float(campaign.target)
     k = np.array([row.k for row in rows], dtype=float)
     n = np.array([row.n_valid for row in rows], dtype=float)
@@ -359,45 +374,73 @@ def compute_statistics(rows: list[Row], campaign: Campaign, *, seed: int) -> Non
             score=score[index],
         )
     for indices in _families(rows).values():
-        fk, fn = k[indices], n[indices]
-        assessed = stats.assess_units(
-            fk,
-            fn,
-            target,
-            min_n=campaign.min_flag_size,
-            red_margin=RED_MARGIN,
-            q_threshold=Q_THRESHOLD,
-            confidence=CONFIDENCE,
-        )
-        shrunk = (
-            stats.beta_binomial_shrinkage(fk, fn).posterior_mean
-            if rows[indices[0]].level == Result.Level.UNIT
-            else np.full(len(indices), np.nan)
-        )
-        for j, index in enumerate(indices):
-            rows[index].stats.update(
-                ci_low=assessed.wilson_low[j],
-                ci_high=assessed.wilson_high[j],
-                exact_lower=assessed.exact_lower[j],
-                p_value=assessed.p_value[j],
-                q_value=assessed.q_value[j],
-                flag=str(assessed.flag[j]),
-                prob_below=assessed.prob_below_target[j],
-                shrunk=shrunk[j],
-            )
-    _score_intervals(rows, seed=seed)
+        shown = [i for i in indices if id(rows[i]) not in hidden]
+        held = [i for i in indices if id(rows[i]) in hidden]
+        _assess_family(rows, shown, shown, k, n, campaign, target)
+        if held:
+            _assess_family(rows, indices, held, k, n, campaign, target)
+    _score_intervals(rows, seed=seed, hidden=hidden)
 
 
-def _score_intervals(rows: list[Row], *, seed: int) -> None:
+def _assess_family(
+    rows: list[Row],
+    indices: list[int],
+    assign: list[int],
+    k: np.ndarray,
+    n: np.ndarray,
+    campaign: Campaign,
+    target: float,
+) -> None:
+    """Assess the rows ``indices`` as one family; store the figures of ``assign``."""
+    if not indices:
+        return
+    fk, fn = k[indices], n[indices]
+    assessed = stats.assess_units(
+        fk,
+        fn,
+        target,
+        min_n=campaign.min_flag_size,
+        red_margin=RED_MARGIN,
+        q_threshold=Q_THRESHOLD,
+        confidence=CONFIDENCE,
+    )
+    shrunk = (
+        stats.beta_binomial_shrinkage(fk, fn).posterior_mean
+        if rows[indices[0]].level == Result.Level.UNIT
+        else np.full(len(indices), np.nan)
+    )
+    wanted = set(assign)
+    for j, index in enumerate(indices):
+        if index not in wanted:
+            continue
+        rows[index].stats.update(
+            ci_low=assessed.wilson_low[j],
+            ci_high=assessed.wilson_high[j],
+            exact_lower=assessed.exact_lower[j],
+            p_value=assessed.p_value[j],
+            q_value=assessed.q_value[j],
+            flag=str(assessed.flag[j]),
+            prob_below=assessed.prob_below_target[j],
+            shrunk=shrunk[j],
+        )
+
+
+def _score_intervals(
+    rows: list[Row], *, seed: int, hidden: frozenset[int] | set[int] = frozenset()
+) -> None:
     rng = np.random.default_rng(seed)
-    by_scale: dict[int, list[Row]] = defaultdict(list)
+    # Shown rows draw first: how many random numbers a multinomial draw uses
+    # depends on its counts, so a hidden row drawn before would shift them.
+    shown: dict[int, list[Row]] = defaultdict(list)
+    held: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
         if row.scale_id is not None and row.n_valid > 0:
-            by_scale[row.scale_id].append(row)
-    if not by_scale:
+            (held if id(row) in hidden else shown)[row.scale_id].append(row)
+    if not shown and not held:
         return
-    scales = _scales(set(by_scale))
-    for scale_id, group in by_scale.items():
+    scales = _scales(set(shown) | set(held))
+    groups = [*shown.items(), *held.items()]
+    for scale_id, group in groups:
         _levels, info = scales[scale_id]
         matrix = np.array(
             [[row.level_counts[code] for code in info.codes] for row in group]

@@ -110,13 +110,15 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
     # now, so the analysis counts every accepted answer.
     pool_flush_points(campaign.points.values_list("pk", flat=True))
     rows, n_responses = build_rows(campaign)
-    compute_statistics(rows, campaign, seed=campaign.pk)
-    compare_with_baseline(rows, campaign)
+    # Suppression first: it needs only counts, and the figures computed across
+    # a family of rows are computed for the shown rows from shown rows alone.
     hidden = suppress(
         rows,
         min_group_size=campaign.min_group_size,
         min_breakdown_size=campaign.min_flag_size,
     )
+    compute_statistics(rows, campaign, seed=campaign.pk, hidden=hidden)
+    compare_with_baseline(rows, campaign)
     alphas = campaign_alphas(campaign.pk)
     _fill_alpha(rows, campaign, alphas)
     with transaction.atomic():

@@ -1,74 +1,81 @@
-"""Anonymity thresholds on results (METHODS.md §6), decided once per analysis run.
+"""Anonymity thresholds on results (docs/methods.md §6), decided once per analysis run.
 
 A group is hidden from every reader but the office's raw-count view when its
-number of valid answers is below the round's ``min_group_size``. Complementary
-suppression: where a parent row is the sum of child rows (a dimension of its
-questions, a category of its units, the school of its categories), one hidden
-child among shown siblings could be recovered by subtraction, so the smallest
-shown sibling is hidden too.
+number of valid answers is below the round's ``min_group_size``. Then, until
+nothing changes, so that no two published figures give a hidden one away:
+
+- Sums. A category row is the sum of its unit rows; the school row is the sum of
+  the category rows and of any unit in no category. In every such sum, if exactly
+  one of the parent and its children is hidden, subtraction would give it back:
+  the smallest shown child is hidden too (or, when the hidden one is the only
+  child, the parent). A unit with no responses counts as known: its figures are
+  all zero and belong to nobody. A category hidden to protect another category thus also
+  hides one of its own units, else its units would add up to it.
+- Pools. A dimension row pools the answers to its questions, and a unit without
+  a 总体评价 question pools all of its questions. A pooled row shows rates whose
+  common denominator is the pooled number of answers; beside the shown questions
+  it gives a hidden question's count and rate back (the denominator is the only
+  whole number that fits every rate). So a pooled row with a hidden question is
+  hidden.
+- Breakdowns. A hidden unit takes its dimension and question rows with it (its
+  总体评价 question has the unit's very counts), and so does a unit under
+  ``min_breakdown_size`` (any breakdown needs n ≥ 10).
+
+Figures computed across a family of rows (Benjamini–Hochberg q-values, flags,
+shrinkage) are computed for shown rows from shown rows only
+(``analysis.results.compute_statistics``), so they carry nothing of a hidden one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable
 
 from .models import Result
 from .results import Row
 
 
-def _protect(children: list[Row], hidden: set[int]) -> bool:
-    """Hide one more child if exactly one is hidden; True if anything changed."""
-    hidden_here = [row for row in children if id(row) in hidden]
-    shown = [row for row in children if id(row) not in hidden]
-    if len(hidden_here) == 1 and shown:
-        smallest = min(shown, key=lambda row: row.n_valid)
-        hidden.add(id(smallest))
-        return True
-    return False
+def _sum_tables(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+    """(parent, children) for every row that is the sum of other rows."""
+    units = [row for row in rows if row.level == Result.Level.UNIT]
+    categories = {
+        row.category: row for row in rows if row.level == Result.Level.CATEGORY
+    }
+    tables = [
+        (parent, [unit for unit in units if unit.category == category])
+        for category, parent in categories.items()
+    ]
+    school = next((row for row in rows if row.level == Result.Level.SCHOOL), None)
+    if school is not None:
+        loose = [unit for unit in units if unit.category not in categories]
+        tables.append((school, [*categories.values(), *loose]))
+    return [(parent, children) for parent, children in tables if children]
 
 
-def _has_parent(row: Row) -> bool:
-    if row.level == Result.Level.QUESTION:
-        return bool(row.dimension_code)
-    return bool(row.category)  # units without a category are in no category row
+def _pools(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+    """(pooled row, the question rows whose answers it pools)."""
+    questions: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.level == Result.Level.QUESTION and row.unit is not None:
+            questions[row.unit.pk].append(row)
+    pools = []
+    for row in rows:
+        if row.unit is None:
+            continue
+        own = questions.get(row.unit.pk, [])
+        if row.level == Result.Level.DIMENSION:
+            items = [q for q in own if q.dimension_code == row.dimension_code]
+            pools.append((row, items))
+        elif row.level == Result.Level.UNIT and row.source == "items":
+            pools.append((row, own))
+    return [(parent, items) for parent, items in pools if items]
 
 
 def suppress(
     rows: list[Row], *, min_group_size: int, min_breakdown_size: int = 10
 ) -> set[int]:
-    """The ``id()`` of every row to hide; the rows themselves are not changed.
-
-    Besides the threshold and complementary suppression: a hidden unit takes its
-    dimension and question rows with it (its 总体评价 question has the unit's very
-    counts), and so does a unit under ``min_breakdown_size`` (METHODS.md §6: any
-    breakdown needs n ≥ 10).
-    """
+    """The ``id()`` of every row to hide; the rows themselves are not changed."""
     hidden = {id(row) for row in rows if row.n_valid < min_group_size}
-
-    def groups(level: str, parent_of: Callable[[Row], Hashable]) -> list[list[Row]]:
-        grouped: dict[Hashable, list[Row]] = defaultdict(list)
-        for row in rows:
-            if row.level == level:
-                grouped[parent_of(row)].append(row)
-        return list(grouped.values())
-
-    # Questions inside a dimension of a unit; units inside a category; categories
-    # inside the school. Repeat until nothing changes (each pass can only add).
-    families = [
-        *groups(
-            Result.Level.QUESTION,
-            lambda r: (r.unit.pk, r.dimension_code) if r.dimension_code else None,
-        ),
-        *groups(Result.Level.UNIT, lambda r: r.category),
-        *groups(Result.Level.CATEGORY, lambda r: "school"),
-    ]
-    families = [
-        family
-        for family in families
-        if len(family) > 1
-        and (family[0].level == Result.Level.CATEGORY or _has_parent(family[0]))
-    ]
+    tables, pools = _sum_tables(rows), _pools(rows)
     units = [
         row for row in rows if row.level == Result.Level.UNIT and row.unit is not None
     ]
@@ -76,19 +83,40 @@ def suppress(
         row
         for row in rows
         if row.level in (Result.Level.DIMENSION, Result.Level.QUESTION)
+        and row.unit is not None
     ]
+
+    def hide(row: Row) -> bool:
+        if id(row) in hidden:
+            return False
+        hidden.add(id(row))
+        return True
+
     changed = True
-    while changed:
+    while changed:  # each pass can only add, so this ends
         changed = False
-        for family in families:
-            changed |= _protect(family, hidden)
+        for parent, children in tables:
+            # A unit nobody answered for is all zeros: nothing to give away.
+            unknown = [
+                row
+                for row in (parent, *children)
+                if id(row) in hidden and (row.n_responses or row.n_answered)
+            ]
+            if len(unknown) != 1:
+                continue
+            shown = [row for row in children if id(row) not in hidden]
+            changed |= hide(
+                min(shown, key=lambda row: row.n_valid) if shown else parent
+            )
+        for parent, items in pools:
+            if any(id(item) in hidden for item in items):
+                changed |= hide(parent)
         closed = {
             row.unit.pk
             for row in units
             if id(row) in hidden or row.n_valid < min_breakdown_size
         }
         for row in breakdown:
-            if row.unit is not None and row.unit.pk in closed and id(row) not in hidden:
-                hidden.add(id(row))
-                changed = True
+            if row.unit.pk in closed:
+                changed |= hide(row)
     return hidden

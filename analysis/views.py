@@ -104,6 +104,8 @@ def _overview(user: AbstractBaseUser, reading: Reading) -> dict[str, Any]:
     changes = [row for row in units if row["diff"] is not None]
     return {
         "settings": settings,
+        # The round's total is the school row's count, and hidden with it.
+        "n_responses": school["n_responses"] if school else None,
         "school": school,
         "categories": categories,
         "units": units,

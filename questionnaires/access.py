@@ -1,9 +1,12 @@
 """Who may see how a round is going while it runs.
 
 A live counter of a small unit (responses, or ballots used, of a 支部 with a
-dozen members) tells whoever watches it who has just answered. While a round is
-in draft or open, only its office sees counts; everyone in scope sees them once
-the round has closed.
+dozen members) tells whoever watches it who has just answered. After the close
+the same count is the unit's number of responses, which the results hide for a
+group under the anonymity threshold (and for a sibling that would give it away
+by subtraction). So counts per point are the office's, always; everyone else
+reads participation in the published results, where ``analysis.access`` applies
+the thresholds.
 """
 
 from __future__ import annotations
@@ -38,5 +41,6 @@ def baseline_refusal(
 
 
 def progress_visible(scope: Scope, campaign: Campaign) -> bool:
-    """Whether ``scope`` may read ballots used per point of ``campaign`` now."""
-    return campaign.status in FINISHED or scope.can_administer(campaign.organizer_id)
+    """Whether ``scope`` may read ballots used per point of ``campaign``: its
+    office only (see the module's docstring)."""
+    return scope.can_administer(campaign.organizer_id)

@@ -147,16 +147,20 @@ class LiveBallotCounterTests(PersonaTestCase):
         self.assertEqual(self.used(self.manager_a), (5, None))
         page = self.page(self.manager_a)
         self.assertNotIn("2/5", page)
-        self.assertIn("评议结束后显示", page)
+        self.assertIn("仅领导小组办公室可见", page)
 
     def test_the_office_sees_it(self):
         self.assertEqual(self.used(self.leader), (5, 2))
         self.assertIn("2/5", self.page(self.leader))
 
-    def test_everyone_in_scope_sees_it_after_the_close(self):
+    def test_a_manager_does_not_see_it_after_the_close_either(self):
+        # Two ballots used is a group of two: the results hide it, and the
+        # round's page and points API must not tell it either
+        # (tests/security/test_differencing.py).
         campaign_close(campaign=self.campaign)
-        self.assertEqual(self.used(self.manager_a), (5, 2))
-        self.assertIn("2/5", self.page(self.manager_a))
+        self.assertEqual(self.used(self.manager_a), (5, None))
+        self.assertNotIn("2/5", self.page(self.manager_a))
+        self.assertEqual(self.used(self.leader), (5, 2))
 
 
 class BaselineChoiceTests(PersonaTestCase):
