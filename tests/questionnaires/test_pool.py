@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import timedelta
 
 from cryptography.exceptions import InvalidTag
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -156,7 +157,8 @@ class PoolTests(PersonaTestCase):
     def test_a_pool_sealed_before_a_key_rotation_is_still_written(self):
         for i in range(3):
             self.submit(i)
-        with self.settings(SECRET_KEY="a new key", SECRET_KEY_FALLBACKS=["x"]):
+        old_key = settings.SECRET_KEY
+        with self.settings(SECRET_KEY="a new key", SECRET_KEY_FALLBACKS=[old_key]):
             pool_flush(point_id=self.point.pk, everything=True)
         self.assertEqual(Response.objects.count(), 3)
 
