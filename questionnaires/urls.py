@@ -1,10 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import round_pages, views
 
 urlpatterns = [
     path("campaigns/", views.campaign_list, name="manage-campaigns"),
+    path("campaigns/new/", round_pages.campaign_new, name="manage-campaign-new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="manage-campaign"),
+    path(
+        "campaigns/<int:campaign_id>/edit/",
+        round_pages.campaign_edit,
+        name="manage-campaign-edit",
+    ),
     path(
         "campaigns/<int:campaign_id>/transition/<str:action>/",
         views.campaign_transition,

@@ -138,11 +138,12 @@ def campaign_posters(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @login_required
 @require_safe
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = Campaign.objects.for_scope(scope_for(request.user)).order_by(
-        "-opens_at"
-    )
+    scope = scope_for(request.user)
+    campaigns = Campaign.objects.for_scope(scope).order_by("-opens_at")
     return render(
-        request, "questionnaires/campaign_list.html", {"campaigns": campaigns}
+        request,
+        "questionnaires/campaign_list.html",
+        {"campaigns": campaigns, "is_office": scope.is_office},
     )
 
 
@@ -186,11 +187,41 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
 
 
+# What each move does, said on its confirmation page, and the state it starts from.
+TRANSITIONS = {
+    "open": (
+        Campaign.Status.DRAFT,
+        gettext_lazy("开启评议（生成二维码）"),
+        gettext_lazy(
+            "开启后为每个被评议单位生成评议点和二维码，师生即可在评议时间内作答；"
+            "轮次设置和问卷不能再修改。"
+        ),
+    ),
+    "close": (
+        Campaign.Status.OPEN,
+        gettext_lazy("结束评议"),
+        gettext_lazy(
+            "结束后不再接受任何答卷（选票也随之失效）；匿名池中等待的答卷全部写入，"
+            "之后可以统计结果。此操作不能撤销。"
+        ),
+    ),
+    "publish": (
+        Campaign.Status.CLOSED,
+        gettext_lazy("发布结果（各单位可见）"),
+        gettext_lazy(
+            "发布后各单位可以查看本单位的评议结果和报告，公示栏显示整改情况。"
+            "此操作不能撤销。"
+        ),
+    ),
+}
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def campaign_transition(
     request: HttpRequest, campaign_id: int, action: str
 ) -> HttpResponse:
+    """GET: what the move does, with its button; POST: the move."""
     campaign = _visible_campaign(request, campaign_id)
     if not scope_for(request.user).can_administer(campaign.organizer_id):
         raise PermissionDenied
@@ -201,6 +232,24 @@ def campaign_transition(
     }
     if action not in functions:
         raise Http404
+    source, label, explanation = TRANSITIONS[action]
+    if request.method != "POST":
+        refusal = ""
+        if campaign.status != source:
+            refusal = _("当前状态“%(s)s”不能执行此操作。") % {
+                "s": campaign.get_status_display()
+            }
+        return render(
+            request,
+            "questionnaires/campaign_transition.html",
+            {
+                "campaign": campaign,
+                "action": action,
+                "label": label,
+                "explanation": explanation,
+                "refusal": refusal,
+            },
+        )
     try:
         functions[action](campaign=campaign)
     except ServiceError as exc:

@@ -59,6 +59,8 @@ EXPECTED_TARGETS = {
     "logout",
     "set_language",
     "manage-unit-import",
+    "manage-campaign-new",
+    "manage-campaign-edit",
     "manage-campaign-transition:open",
     "manage-campaign-transition:close",
     "manage-campaign-transition:publish",

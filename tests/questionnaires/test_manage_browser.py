@@ -4,7 +4,9 @@ test_respond_browser.py.
 
 The office opens a draft ballot round, issues ballot slips (a PDF download), a unit
 manager edits the commitments of its unit, and the office closes the round and
-publishes its results, each from the button on the round's page.
+publishes its results, each from the button on the round's page and its
+confirmation page. The office also creates a round with the form, one refusal
+first, edits it and opens it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from organizations.models import Membership, Unit
-from questionnaires.models import BallotCode, Campaign, CollectionPoint, Commitment
+from questionnaires.models import (
+    BallotCode,
+    Campaign,
+    CampaignQuestionnaire,
+    CollectionPoint,
+    Commitment,
+)
 from tests.base import make_unit, make_user
 from tests.browser import BrowserTestCase
 
@@ -50,6 +58,13 @@ class RoundBrowserTests(BrowserTestCase):
             page.get_by_role("button", name=button, exact=True).click()
         self.assertEqual(page.url, self.page_url)
 
+    def confirm(self, page, move: str) -> None:
+        """A move of the round: its link, then the button on its confirmation page."""
+        with page.expect_navigation():
+            page.get_by_role("link", name=move, exact=True).click()
+        expect(page.locator("h1")).to_have_text(move)
+        self.press(page, f"确认{move}")
+
     def assert_status(self, page, status: str) -> None:
         self.campaign.refresh_from_db()
         self.assertEqual(self.campaign.status, status)
@@ -65,7 +80,7 @@ class RoundBrowserTests(BrowserTestCase):
         expect(office.locator("table")).to_contain_text("轮次开启后")
 
         # Opening makes a point (and a QR code) for every evaluated unit.
-        self.press(office, "开启评议（生成二维码）")
+        self.confirm(office, "开启评议（生成二维码）")
         self.assert_status(office, "open")
         expect(office.locator("ul.messages")).to_contain_text("已更新轮次状态。")
         self.assertEqual(
@@ -97,7 +112,7 @@ class RoundBrowserTests(BrowserTestCase):
         manager = self.desktop()
         self.log_in(manager, "manager")
         manager.goto(self.page_url)
-        expect(manager.get_by_role("button", name="结束评议")).to_have_count(0)
+        expect(manager.get_by_role("link", name="结束评议")).to_have_count(0)
         with manager.expect_navigation():
             manager.locator("tbody tr", has_text=self.window.name).get_by_role(
                 "link", name="编辑承诺"
@@ -119,10 +134,89 @@ class RoundBrowserTests(BrowserTestCase):
 
         # Closing ends the answering and the ballots; publishing opens the results.
         office.reload()
-        self.press(office, "结束评议")
+        self.confirm(office, "结束评议")
         self.assert_status(office, "closed")
         expect(office.locator("input[name=count]")).to_have_count(0)
-        self.press(office, "发布结果（各单位可见）")
+        self.confirm(office, "发布结果（各单位可见）")
         self.assert_status(office, "published")
         expect(office.get_by_text("结果已发布。")).to_be_visible()
         self.assertIsNotNone(self.campaign.published_at)
+
+
+class NewRoundBrowserTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        school = make_unit("S", Unit.Kind.SCHOOL, name="测试大学")
+        committee = make_unit(
+            "A", Unit.Kind.COMMITTEE, school, "teaching", name="甲学院党委"
+        )
+        make_unit(
+            "A-1", Unit.Kind.BRANCH, committee, "student", name="甲学院学生党支部"
+        )
+        make_unit("A-2", Unit.Kind.BRANCH, committee, "staff", name="甲学院教工党支部")
+        make_user("office", Membership.Role.OFFICE, school)
+
+    def test_the_office_creates_edits_and_opens_a_round(self):
+        office = self.desktop()
+        self.log_in(office, "office")
+        office.goto(f"{self.live_server_url}/manage/campaigns/")
+        with office.expect_navigation():
+            office.get_by_role("link", name="新建轮次").click()
+        expect(office.get_by_label("最小公布样本")).to_have_value("5")
+        expect(office.get_by_label("满意率目标（%）")).to_have_value("95")
+        office.get_by_label("标题").fill("2026 年秋季群众评议")
+        office.get_by_label("开始时间").fill("2026-10-08T08:00")
+        office.get_by_label("结束时间").fill("2026-10-01T18:00")
+        office.get_by_label("党支部问卷").select_option(label="党支部“五好”群众评议 v1")
+
+        # Closing before it opens: refused at the field, the values kept, nothing saved.
+        with office.expect_navigation():
+            office.get_by_role("button", name="新建轮次").click()
+        expect(office.locator(".field-group", has_text="结束时间")).to_contain_text(
+            "结束时间必须晚于开始时间。"
+        )
+        expect(office.get_by_label("标题")).to_have_value("2026 年秋季群众评议")
+        self.assertFalse(Campaign.objects.exists())
+
+        office.get_by_label("结束时间").fill("2026-10-22T18:00")
+        with office.expect_navigation():
+            office.get_by_role("button", name="新建轮次").click()
+        campaign = Campaign.objects.get()
+        self.assertEqual(
+            office.url, f"{self.live_server_url}/manage/campaigns/{campaign.pk}/"
+        )
+        expect(office.locator("ul.messages")).to_contain_text("已新建轮次")
+
+        # Edited while a draft.
+        with office.expect_navigation():
+            office.get_by_role("link", name="修改轮次设置").click()
+        expect(office.get_by_label("结束时间")).to_have_value("2026-10-22T18:00")
+        office.get_by_label("满意率目标（%）").fill("90")
+        office.get_by_label("说明").fill("面向全校师生")
+        with office.expect_navigation():
+            office.get_by_role("button", name="保存").click()
+        expect(office.locator("ul.messages")).to_contain_text("已保存轮次设置")
+        campaign.refresh_from_db()
+        self.assertEqual(str(campaign.target), "0.900")
+        self.assertEqual(campaign.description, "面向全校师生")
+        self.assertEqual(
+            list(
+                CampaignQuestionnaire.objects.filter(campaign=campaign).values_list(
+                    "unit_kind", flat=True
+                )
+            ),
+            ["branch"],
+        )
+
+        # Opened after its confirmation: a point for each branch.
+        with office.expect_navigation():
+            office.get_by_role("link", name="开启评议（生成二维码）").click()
+        expect(office.locator("#explanation")).to_contain_text("生成评议点和二维码")
+        with office.expect_navigation():
+            office.get_by_role("button", name="确认开启评议（生成二维码）").click()
+        expect(office.locator("ul.messages")).to_contain_text("已更新轮次状态。")
+        for name in ("甲学院学生党支部", "甲学院教工党支部"):
+            expect(office.locator("tbody tr", has_text=name)).to_contain_text("/s/")
+        campaign.refresh_from_db()
+        self.assertEqual(campaign.status, "open")
+        self.assertEqual(campaign.points.count(), 2)

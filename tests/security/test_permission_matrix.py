@@ -150,6 +150,24 @@ def campaign_body(c) -> dict[str, Any]:
     }
 
 
+def campaign_form(c) -> dict[str, Any]:
+    """The round page's form (questionnaires.views.CampaignForm), filled in."""
+    return {
+        "organizer": c.school.pk,
+        "title": "新轮次",
+        "opens_at": "2030-03-01T08:00",
+        "closes_at": "2030-03-15T18:00",
+        "access_mode": "open",
+        "target": "95",
+        "rate_definition": "broad",
+        "min_group_size": "5",
+        "min_flag_size": "10",
+        "min_comment_responses": "10",
+        "min_comments": "3",
+        "questionnaire_branch": c.builtin.pk,
+    }
+
+
 def scale_body(c) -> dict[str, Any]:
     from questionnaires.serializers import ScaleSerializer
 
@@ -204,9 +222,24 @@ MATRIX: list[Case] = [
     case("manage-campaign", "/manage/campaigns/{c.round.pk}/", get=PAGE),
     case("manage-campaign", "/manage/campaigns/{c.round_a.pk}/",
          get=S(302, 200, 404, 200, 200, 200)),
+    case("manage-campaign-new", "/manage/campaigns/new/",
+         get=S(302, 403, 403, 403, 200, 200), post=S(302, 403, 403, 403, 302, 302),
+         body=lambda c: {**campaign_form(c), "organizer": c.unit_a.pk},
+         note="an office's page; a round of A, which both offices run"),
+    case("manage-campaign-new", "/manage/campaigns/new/",
+         post=S(302, 403, 403, 403, 200, 302), body=campaign_form,
+         note="a sub-office organises no school round: refused at the field"),
+    case("manage-campaign-edit", "/manage/campaigns/{c.draft.pk}/edit/",
+         get=S(302, 404, 404, 403, 404, 200), post=S(302, 404, 404, 403, 404, 302),
+         body=campaign_form, note="the school's draft: its office only"),
+    case("manage-campaign-edit", "/manage/campaigns/{c.round_a.pk}/edit/",
+         get=S(302, 403, 404, 403, 200, 200), post=S(302, 403, 404, 403, 409, 409),
+         body=lambda c: {**campaign_form(c), "organizer": c.unit_a.pk},
+         note="open: the page says why, no form; a POST is refused"),
     case("manage-campaign-transition",
          "/manage/campaigns/{c.round_a.pk}/transition/close/",
-         get=POST_ONLY_PAGE, post=S(302, 403, 404, 403, 302, 302)),
+         get=S(302, 403, 404, 403, 200, 200), post=S(302, 403, 404, 403, 302, 302),
+         note="GET: the confirmation page"),
     case("manage-campaign-posters", "/manage/campaigns/{c.round_a.pk}/posters.pdf",
          get=S(302, 200, 404, 200, 200, 200)),
     case("manage-commitments",
