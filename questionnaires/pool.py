@@ -188,7 +188,10 @@ def pool_flush(*, point_id: int, everything: bool = False) -> int:
     """
     size = settings.ANONYMITY_BATCH
     with transaction.atomic():
-        # One flush per point at a time; submissions never take this lock.
+        # One flush per point at a time. A submission's pending row holds its
+        # point's key (the foreign key's KEY SHARE lock), so on PostgreSQL it waits
+        # for a flush under way, and a close's flush waits for the submissions
+        # joining the pool: response_submit relies on that to let none wait alone.
         locked = (
             CollectionPoint.objects.select_for_update()
             .filter(pk=point_id)
