@@ -31,8 +31,7 @@ import copy
 import io
 import re
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -53,61 +52,20 @@ from rectification.services import extension_request, task_create, task_transiti
 from tests.analysis.synthetic import analysed, fill, published
 from tests.base import PersonaTestCase, make_user
 from tests.questionnaires.helpers import builtin, full_answers, make_round, point_of
-
-ACTORS = ("anonymous", "manager_a", "manager_b", "reviewer", "sub_office", "office")
-UNSAFE = ("post", "put", "patch", "delete")
-
-
-def S(*statuses: int) -> dict[str, int]:
-    """Statuses in the order of ACTORS."""
-    assert len(statuses) == len(ACTORS), statuses
-    return dict(zip(ACTORS, statuses, strict=True))
-
-
-def every(status: int, *, anonymous: int | None = None) -> dict[str, int]:
-    statuses = dict.fromkeys(ACTORS, status)
-    if anonymous is not None:
-        statuses["anonymous"] = anonymous
-    return statuses
-
-
-PAGE = every(200, anonymous=302)  # a page every role reads; anonymous to the login
-API = every(200, anonymous=401)  # an API read every role may make
-POST_ONLY_PAGE = every(405, anonymous=302)  # GET on a page that only takes POST
-POST_ONLY_API = every(405, anonymous=401)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One URL of a route, with the expected statuses per method and actor.
-
-    ``path`` and string values of ``body`` are formatted with the test class as
-    ``c`` ("{c.task.pk}"); ``body`` may also be a function of it."""
-
-    name: str
-    path: str
-    methods: dict[str, dict[str, int]]
-    body: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=dict)
-    schema: str | None = None  # the OpenAPI path, for API operations
-    multipart: bool = False  # API bodies are JSON unless this is set
-    note: str = ""
-
-
-Statuses = dict[str, int]
-
-
-def case(
-    name: str,
-    path: str,
-    *,
-    get: Statuses | None = None,
-    schema: str | None = None,
-    body: dict[str, Any] | Callable[[Any], dict[str, Any]] | None = None,
-    **kw: Any,
-) -> Case:
-    methods = {"get": get} if get is not None else {}
-    methods |= {method: kw.pop(method) for method in UNSAFE if method in kw}
-    return Case(name, path, methods, body or {}, schema, **kw)
+from tests.security.matrix import (
+    ACTORS,
+    API,
+    PAGE,
+    POST_ONLY_API,
+    POST_ONLY_PAGE,
+    UNSAFE,
+    Case,
+    S,
+    case,
+    every,
+    topic_rows,
+    topic_setup,
+)
 
 
 def pdf_upload() -> SimpleUploadedFile:
@@ -488,6 +446,7 @@ MATRIX: list[Case] = [
     case("api-docs", "/api/docs/", get=PAGE),
 ]
 # fmt: on
+MATRIX += topic_rows()  # the later pages' rows, one module per topic
 
 # The admin: one row for all its patterns. None of the actors is staff (roles are
 # given by Membership, not by is_staff), so every page sends them to its login;
@@ -636,6 +595,7 @@ class PermissionMatrixTests(PersonaTestCase):
             "sub_office": cls.sub_office,
             "office": cls.leader,
         }
+        topic_setup(cls)
 
     def setUp(self) -> None:
         self.clients = {"anonymous": Client()}

@@ -1,0 +1,1 @@
+"""Permission-matrix rows by topic; see ``tests/security/matrix.py``."""
