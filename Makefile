@@ -10,6 +10,9 @@ PYTEST_ARGS ?=
 # on the same network can scan a poster.
 LAN_IP := $(shell hostname -I 2>/dev/null | awk '{print $$1}')
 QR_HOST := $(if $(filter 0.0.0.0,$(HOST)),$(or $(LAN_IP),127.0.0.1),$(HOST))
+LOCAL_SECRET ?= .local-secret
+DEMO_RESPONSES ?= 500
+comma := ,
 
 .PHONY: run test serve lint format migrate demo clean screenshots
 
@@ -28,15 +31,32 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	@touch $@ $(VENV)/.runtime-installed
 
 ## run: install, migrate, load the demo into an empty database, serve on http://$(HOST):$(PORT)/
-run: export DEBUG ?= 1
+# As a server would, with DEBUG off: the product's own error pages, static files by
+# WhiteNoise (collected first), a secret generated once into .local-secret (git-ignored).
+# Plain HTTP on this machine or the LAN, so the cookies are not marked Secure.
+# `make run DEBUG=1` gives Django's debug pages instead.
+run: export DEBUG ?= 0
 run: export PUBLIC_BASE_URL ?= http://$(QR_HOST):$(PORT)
-run: $(VENV)/.runtime-installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty --responses 500
-	@echo ""
-	@echo "Open http://$(QR_HOST):$(PORT)/  (log in at http://$(QR_HOST):$(PORT)/accounts/login/)"
-	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost,[::1]$(if $(LAN_IP),$(comma)$(LAN_IP))
+run: export SESSION_COOKIE_SECURE ?= 0
+run: export CSRF_COOKIE_SECURE ?= 0
+run: export SECURE_HSTS_SECONDS ?= 0
+run: export EMAIL_BACKEND ?= django.core.mail.backends.console.EmailBackend
+run: $(VENV)/.runtime-installed $(LOCAL_SECRET)
+	@export SECRET_KEY="$${SECRET_KEY:-$$(cat $(LOCAL_SECRET))}" \
+	&& set -x \
+	&& $(BIN)/python manage.py migrate --noinput \
+	&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0 \
+	&& $(BIN)/python manage.py seed_demo --if-empty --responses $(DEMO_RESPONSES) --yes \
+	&& { set +x; } 2>/dev/null \
+	&& echo "" \
+	&& echo "Open http://$(QR_HOST):$(PORT)/  (log in at http://$(QR_HOST):$(PORT)/accounts/login/)" \
+	&& echo "" \
+	&& exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# A random secret for `make run`, made once and kept out of git (.gitignore).
+$(LOCAL_SECRET):
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 ## test: the whole suite with pytest; SQLite by default, PostgreSQL when DATABASE_URL=postgres://… is set
 test: export SECRET_KEY ?= test-only-secret-key-not-for-any-server

@@ -93,11 +93,17 @@ def _text_width(text: str, size: float) -> float:
 
 
 def _shorten(text: str, size: float, width: float) -> str:
+    """Cut a label to ``width`` with "…"; a unit's code in brackets at the end
+    ("图书馆党支部（LIB-01）", where names repeat) is kept and the name cut."""
     if _text_width(text, size) <= width:
         return text
-    while text and _text_width(text + "…", size) > width:
+    head, bracket, code = text.rpartition("（")
+    suffix = bracket + code if head and code.endswith("）") else ""
+    if suffix:
+        text = head
+    while text and _text_width(text + "…" + suffix, size) > width:
         text = text[:-1]
-    return text + "…"
+    return text + "…" + suffix
 
 
 def nice_step(span: float, ticks: int = 5) -> float:

@@ -13,4 +13,9 @@ urlpatterns = [
         views.unit_report,
         name="analysis-unit-report",
     ),
+    path(
+        "campaigns/<int:campaign_id>/results/export.<str:filetype>",
+        views.results_download,
+        name="analysis-results-download",
+    ),
 ]

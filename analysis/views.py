@@ -22,12 +22,16 @@ from django.views.decorators.http import require_safe
 
 from organizations.access import scope_for
 from organizations.models import Unit
+from organizations.services import tree_order
 from questionnaires.models import Campaign
+from survey_service.spreadsheets import CONTENT_TYPES
 
 from . import charts, stats
 from .access import Reading, reading_for, result_rows, visible_findings
 from .comments import unit_comments
-from .models import Result
+from .exports import results_export
+from .models import Finding, Result
+from .ranking import school_ranks
 
 Row = dict[str, Any]
 KIND_ORDER = [Unit.Kind.COMMITTEE, Unit.Kind.BRANCH, Unit.Kind.WINDOW]
@@ -75,6 +79,29 @@ def unit_report(request: HttpRequest, campaign_id: int, unit_id: int) -> HttpRes
     return render(request, "analysis/unit_report.html", context)
 
 
+@login_required
+@require_safe
+def results_download(
+    request: HttpRequest, campaign_id: int, filetype: str
+) -> HttpResponse:
+    """The overview's exports as files from the page's own address (not the API):
+    the rows of one level, as CSV or Excel, with the pages' suppression."""
+    level = request.GET.get("level") or None
+    if filetype not in CONTENT_TYPES or (level and level not in Result.Level.values):
+        raise Http404
+    campaign = _campaign(request, campaign_id)
+    raw = request.GET.get("raw") == "1"
+    reading, rows = result_rows(request.user, campaign, level=level, raw=raw)
+    if not reading.allowed:
+        return _unavailable(request, reading)
+    response = HttpResponse(
+        results_export(rows, fmt=filetype), content_type=CONTENT_TYPES[filetype]
+    )
+    name = f"results-{campaign.pk}-{level or 'all'}.{filetype}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     campaigns = Campaign.objects.for_scope(scope_for(request.user))
     return get_object_or_404(campaigns.select_related("organizer"), pk=campaign_id)
@@ -96,9 +123,21 @@ def _overview(user: AbstractBaseUser, reading: Reading) -> dict[str, Any]:
     target = settings["target"]
     school = _first(result_rows(user, campaign, level="school", raw=raw)[1])
     categories = result_rows(user, campaign, level="category", raw=raw)[1]
+    positions = _tree_positions()
     units = result_rows(user, campaign, level="unit", raw=raw)[1]
+    units.sort(key=lambda row: positions.get(row["unit"], len(positions)))
+    ranks = {} if reading.is_office else school_ranks(reading)
+    findings = _finding_groups(
+        list(visible_findings(user).filter(campaign=campaign)), positions
+    )
+    labels = unit_labels(
+        [(row["unit"], row["unit_name"], row["unit_code"]) for row in units]
+        + [(unit.pk, unit.name, unit.code) for unit, _group in findings]
+    )
     for row in units:
         row["report_url"] = _report_url(campaign.pk, row["unit"], raw)
+        row["unit_label"] = labels[row["unit"]]
+        row["school_rank"] = ranks.get(row["unit"])
     shown = [row for row in units if row["rate"] is not None]
     flags = Counter(row["flag"] for row in shown)
     changes = [row for row in units if row["diff"] is not None]
@@ -116,11 +155,11 @@ def _overview(user: AbstractBaseUser, reading: Reading) -> dict[str, Any]:
             (flag, [row for row in shown if row["flag"] == flag])
             for flag in ("RED", "AMBER", "GREY")
         ],
-        "ranking": _ranking(shown),
+        "ranking": _ranking(shown, positions),
+        "school_ranks": not reading.is_office,
         "changes": changes,
         "school_change": school if school and school["diff"] is not None else None,
-        "findings": visible_findings(user).filter(campaign=campaign),
-        "findings_url": reverse("finding-list") + f"?campaign={campaign.pk}",
+        "findings": [(unit, labels[unit.pk], group) for unit, group in findings],
         "exports": _exports(campaign.pk, raw),
         "charts": _overview_charts(school, categories, shown, changes, target),
         "confirm_n": _confirm_n(settings),
@@ -150,7 +189,7 @@ def _overview_charts(
         found["funnel"] = charts.funnel_plot(
             [
                 charts.Point(
-                    row["unit_name"],
+                    row["unit_label"],
                     row["n_valid"],
                     row["rate"],
                     row["flag"],
@@ -168,15 +207,24 @@ def _overview_charts(
     }  # charts escape every label
 
 
-def _ranking(rows: list[Row]) -> list[tuple[str, list[Row], bool]]:
+def _ranking(
+    rows: list[Row], positions: dict[int, int]
+) -> list[tuple[str, list[Row], bool]]:
     """Units ranked on their shrunken estimate within each kind (the shrinkage and
-    the tests are fitted per kind), with whether the fit pooled them completely."""
+    the tests are fitted per kind), with whether the fit pooled them completely;
+    ties in tree order."""
     ranked = []
     for kind in KIND_ORDER:
         group = [row for row in rows if row["unit_kind"] == kind]
         if not group:
             continue
-        group.sort(key=lambda row: (-_shrunk(row), -row["rate"], row["unit_code"]))
+        group.sort(
+            key=lambda row: (
+                -_shrunk(row),
+                -row["rate"],
+                positions.get(row["unit"], len(positions)),
+            )
+        )
         pooled = len(group) > 1 and len({round(_shrunk(row), 6) for row in group}) == 1
         ranked.append((Unit.Kind(kind).label, group, pooled))
     return ranked
@@ -204,7 +252,7 @@ def _change_chart(rows: list[Row]) -> str:
     return charts.interval_chart(
         [
             charts.Interval(
-                row["unit_name"],
+                row["unit_label"],
                 row["diff"],
                 row["diff_ci_low"],
                 row["diff_ci_high"],
@@ -232,13 +280,16 @@ def _direction(row: Row) -> str:
 
 
 def _exports(campaign_id: int, raw: bool) -> list[tuple[str, str, str]]:
-    base = reverse("campaign-results-export", kwargs={"campaign_pk": campaign_id})
     suffix = "&raw=1" if raw else ""
+    urls = {
+        filetype: reverse("analysis-results-download", args=[campaign_id, filetype])
+        for filetype in ("csv", "xlsx")
+    }
     return [
         (
             label,
-            f"{base}?level={level}&filetype=csv{suffix}",
-            f"{base}?level={level}&filetype=xlsx{suffix}",
+            f"{urls['csv']}?level={level}{suffix}",
+            f"{urls['xlsx']}?level={level}{suffix}",
         )
         for level, label in EXPORT_LEVELS
     ]
@@ -289,6 +340,7 @@ def _report(
         "comments": comments,
         "themes": _themes(comments.comments) if comments.allowed else [],
         "findings": visible_findings(user).filter(campaign=campaign, unit=unit),
+        "school_rank": school_ranks(reading).get(unit.pk),
         "confirm_n": _confirm_n(settings),
         "overview_url": _overview_url(campaign.pk, raw),
         "charts": _report_charts(
@@ -365,6 +417,37 @@ def _themes(comments: list[tuple[str, str]]) -> list:
 
 def _first(rows: list[Row]) -> Row | None:
     return rows[0] if rows else None
+
+
+def _tree_positions() -> dict[int, int]:
+    """Unit id → its place in the unit tree (parents first, siblings by their
+    sort order), the order every list of units on these pages follows."""
+    units = list(Unit.objects.order_by("sort_order", "code").only("pk", "parent_id"))
+    return {unit.pk: i for i, unit in enumerate(tree_order(units))}
+
+
+def unit_labels(units: list[tuple[int, str, str]]) -> dict[int, str]:
+    """Unit id → its name, with its code where the name is not unique among the
+    units shown (two 图书馆党支部 side by side): "图书馆党支部（LIB-01）"."""
+    names = Counter(name for name, _code in {pk: (n, c) for pk, n, c in units}.values())
+    return {
+        pk: _("%(name)s（%(code)s）") % {"name": name, "code": code}
+        if names[name] > 1
+        else name
+        for pk, name, code in units
+    }
+
+
+def _finding_groups(
+    findings: list[Finding], positions: dict[int, int]
+) -> list[tuple[Unit, list[Finding]]]:
+    """Findings by unit, the units in tree order."""
+    groups: dict[int, tuple[Unit, list[Finding]]] = {}
+    for finding in findings:
+        groups.setdefault(finding.unit_id, (finding.unit, []))[1].append(finding)
+    return sorted(
+        groups.values(), key=lambda group: positions.get(group[0].pk, len(positions))
+    )
 
 
 def _interval(row: Row, label: str, *, emphasis: bool = False) -> charts.Interval:

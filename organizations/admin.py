@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .access import scope_for
-from .models import Membership, Unit
+from .models import AccountProfile, Membership, Unit
 from .services import unit_save
 
 
@@ -82,3 +82,28 @@ class MembershipAdmin(UnitScopedAdmin):
     search_fields = ["user__username", "unit__code", "unit__name"]
     list_select_related = ["user", "unit"]
     autocomplete_fields = ["unit"]
+
+
+@admin.register(AccountProfile)
+class AccountProfileAdmin(admin.ModelAdmin):
+    """Superusers only: an account's phone and one-time-password flag belong to
+    no unit, and the office manages them on /manage/people/."""
+
+    list_display = ["user", "phone", "must_change_password"]
+    search_fields = ["user__username", "phone"]
+    list_select_related = ["user"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)

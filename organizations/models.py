@@ -237,3 +237,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.unit.name}"
+
+
+class AccountProfile(models.Model):
+    """What an account needs beyond Django's user: a phone, and whether its
+    password is a one-time one that must be changed at the next login."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="account_profile",
+    )
+    phone = models.CharField(_("手机"), max_length=20, blank=True)
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
+
+    class Meta:
+        verbose_name = _("账户资料")
+        verbose_name_plural = _("账户资料")
+
+    def __str__(self) -> str:
+        return str(self.user)

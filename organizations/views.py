@@ -8,12 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from survey_service.spreadsheets import CONTENT_TYPES
 
 from .access import scope_for
-from .models import Membership, Unit
 from .services import ImportRefused, tree_order, units_export, units_import
 
 
@@ -23,22 +22,6 @@ class UnitImportForm(forms.Form):
         help_text=gettext_lazy(
             "CSV（UTF-8 或 GBK/GB18030）或 XLSX，列：code, name, kind, category, parent_code"
         ),
-    )
-
-
-@login_required
-@require_safe
-def manage_home(request: HttpRequest) -> HttpResponse:
-    scope = scope_for(request.user)
-    memberships = Membership.objects.filter(user=request.user).select_related("unit")
-    units = scope.visible_units()
-    counts = {
-        label: units.filter(kind=kind).count() for kind, label in Unit.Kind.choices
-    }
-    return render(
-        request,
-        "organizations/manage_home.html",
-        {"scope": scope, "memberships": memberships, "counts": counts},
     )
 
 
@@ -62,10 +45,16 @@ def unit_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def unit_import(request: HttpRequest) -> HttpResponse:
+    """The units file, all or nothing: GET shows the form on a page of its own
+    (a bookmark, or the error page's address reloaded), POST imports it."""
     if not scope_for(request.user).administers_all():
         raise PermissionDenied
+    if request.method != "POST":
+        return render(
+            request, "organizations/unit_import_errors.html", {"form": UnitImportForm()}
+        )
     form = UnitImportForm(request.POST, request.FILES)
     errors: list[str] = []
     if form.is_valid():
@@ -90,7 +79,7 @@ def unit_import(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "organizations/unit_import_errors.html",
-        {"form": form, "errors": errors},
+        {"form": form, "errors": errors, "failed": True},
         status=400,
     )
 

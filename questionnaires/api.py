@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from organizations.access import scope_for
 
 from .models import Campaign, CollectionPoint, Commitment, Questionnaire, Scale
+from .round_settings import API_RULES, campaign_create, campaign_update
 from .serializers import (
     CampaignSerializer,
     CommitmentSerializer,
@@ -197,9 +198,27 @@ class CampaignViewSet(
             .order_by("-opens_at", "-id")
         )
 
+    def perform_create(self, serializer: CampaignSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = service_call(
+            campaign_create,
+            organizer=data["organizer"],
+            user=self.request.user,
+            fields=serializer.service_fields(data),
+            rules=API_RULES,
+        )
+
     def perform_update(self, serializer: CampaignSerializer) -> None:
         self._check_administers(serializer.instance)
-        serializer.save()
+        data = serializer.validated_data
+        serializer.instance = service_call(
+            campaign_update,
+            campaign=serializer.instance,
+            user=self.request.user,
+            organizer=data.get("organizer"),
+            fields=serializer.service_fields(data),
+            rules=API_RULES,
+        )
 
     def _check_administers(self, campaign: Campaign) -> None:
         if not scope_for(self.request.user).can_administer(campaign.organizer_id):

@@ -35,13 +35,12 @@ def code_hash(code: str) -> str:
     return salted_hmac("ballot-code", code, algorithm="sha256").hexdigest()
 
 
-def slips_pdf(point, codes: list[str]) -> bytes:
-    """Printable A4 sheets of slips for a point's new codes (the only copy of them)."""
+def _slips(point, codes: list[str]) -> list:
     from django.conf import settings
 
-    from .posters import BallotSlip, ballot_sheets_pdf
+    from .posters import BallotSlip
 
-    slips = [
+    return [
         BallotSlip(
             code=grouped(code),
             # The code in the fragment, which no browser sends: it reaches the
@@ -52,4 +51,19 @@ def slips_pdf(point, codes: list[str]) -> bytes:
         )
         for code in codes
     ]
-    return ballot_sheets_pdf(slips, title=point.campaign.title)
+
+
+def slips_pdf(point, codes: list[str]) -> bytes:
+    """Printable A4 sheets of slips for a point's new codes (the only copy of them)."""
+    from .posters import ballot_sheets_pdf
+
+    return ballot_sheets_pdf(_slips(point, codes), title=point.campaign.title)
+
+
+def round_slips_pdf(title: str, issued: list[tuple[object, list[str]]]) -> bytes:
+    """One PDF of the new codes of several points (``(point, codes)`` pairs), each
+    point's slips on sheets of their own (the only copy of the codes)."""
+    from .posters import ballot_sheets_by_unit_pdf
+
+    groups = [_slips(point, codes) for point, codes in issued]
+    return ballot_sheets_by_unit_pdf(groups, title=title)

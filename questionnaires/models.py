@@ -16,15 +16,16 @@ responses of its point (questionnaires.pool).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from organizations.models import Unit
+from organizations.models import Unit, UnitQuerySet
 
 
 class Scale(models.Model):
@@ -230,14 +231,38 @@ class Option(models.Model):
         return self.label
 
 
+def _taking_part(units: models.QuerySet[Unit]) -> UnitQuerySet:
+    """Those of ``units`` that take part in the outer round, as
+    :meth:`Campaign.participating_units` says, for an ``Exists`` over rounds: the
+    organiser's subtree by the parent chain (four levels at most, as
+    ``UnitQuerySet.subtree_of``)."""
+    campaign = OuterRef(OuterRef("pk"))
+    organizer = OuterRef("organizer_id")
+    below = Q(pk=organizer)
+    lookup = "parent_id"
+    for _level in range(Unit.MAX_DEPTH - 1):
+        below |= Q(**{lookup: organizer})
+        lookup = "parent__" + lookup
+    kinds = CampaignQuestionnaire.objects.filter(campaign=campaign)
+    excluded = Campaign.excluded_units.through.objects.filter(campaign=campaign)
+    return (
+        Unit.objects.filter(below, pk__in=units, active=True)
+        .filter(kind__in=kinds.values("unit_kind"))
+        .exclude(pk__in=excluded.values("unit_id"))
+    )
+
+
 class CampaignQuerySet(models.QuerySet["Campaign"]):
     def for_scope(self, scope) -> CampaignQuerySet:
-        """Rounds a user may see: organised within, or evaluating units within, their scope."""
+        """Rounds a user may see: organised within, or evaluating units within, their
+        scope; a draft (no points yet) where units within it would take part."""
         if scope.everything:
             return self
         units = scope.visible_units()
         return self.filter(
-            Q(organizer__in=units) | Q(points__unit__in=units)
+            Q(organizer__in=units)
+            | Q(points__unit__in=units)
+            | Q(Exists(_taking_part(units)), status=Campaign.Status.DRAFT)
         ).distinct()
 
     def administered_by(self, scope) -> CampaignQuerySet:
@@ -321,6 +346,13 @@ class Campaign(models.Model):
         blank=True,
         related_name="followups",
     )
+    excluded_units = models.ManyToManyField(
+        Unit,
+        verbose_name=_("不参加本轮的单位"),
+        blank=True,
+        related_name="excluded_from_campaigns",
+        help_text=_("默认组织单位下全部在用的被评议单位参加；这些单位除外。"),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -360,6 +392,31 @@ class Campaign(models.Model):
     def accepts_answers(self, now=None) -> bool:
         now = now or timezone.now()
         return self.status == self.Status.OPEN and self.opens_at <= now < self.closes_at
+
+    def candidate_units(self, kinds: Iterable[str] | None = None) -> UnitQuerySet:
+        """Active units under the organiser of the kinds this round evaluates
+        (those with a questionnaire), before exclusions; ``kinds`` overrides."""
+        if kinds is None:
+            kinds = self.questionnaire_choices.values_list("unit_kind", flat=True)
+        return (
+            Unit.objects.subtree_of([self.organizer_id])
+            .active()
+            .filter(kind__in=list(kinds))
+            .order_by("sort_order", "code")
+        )
+
+    def participating_units(self, kinds: Iterable[str] | None = None) -> UnitQuerySet:
+        """The units that take part: :meth:`candidate_units` less the excluded."""
+        return self.candidate_units(kinds).exclude(
+            pk__in=self.excluded_units.values("pk")
+        )
+
+    def participants(self) -> UnitQuerySet:
+        """The units taking part: its points' units once open; before, those
+        opening it would give a point."""
+        if self.status == self.Status.DRAFT:
+            return self.participating_units()
+        return Unit.objects.filter(points__campaign=self)
 
     def settings_snapshot(self) -> dict[str, object]:
         """The thresholds and definitions every result records (METHODS.md)."""

@@ -128,16 +128,28 @@ def ballot_sheets_pdf(slips: Sequence[BallotSlip], *, title: str = "") -> bytes:
     """
     if not slips:
         raise ValueError("ballot_sheets_pdf needs at least one slip")
+    return ballot_sheets_by_unit_pdf([slips], title=title)
+
+
+def ballot_sheets_by_unit_pdf(
+    groups: Sequence[Sequence[BallotSlip]], *, title: str = ""
+) -> bytes:
+    """As :func:`ballot_sheets_pdf`, each group (a unit's slips) starting on a
+    sheet of its own, so a sheet is cut and handed to one unit. Raises
+    ``ValueError`` when there is no slip at all."""
+    if not any(groups):
+        raise ValueError("ballot_sheets_by_unit_pdf needs at least one slip")
     canvas, buffer = _canvas(title)
     per_page = SLIP_COLUMNS * SLIP_ROWS
-    for start in range(0, len(slips), per_page):
-        grid = _draw_cut_lines(canvas)
-        for index, slip in enumerate(slips[start : start + per_page]):
-            row, column = divmod(index, SLIP_COLUMNS)
-            x, y, width, height = grid
-            x, y = x + column * width, y + (SLIP_ROWS - 1 - row) * height
-            _draw_slip(canvas, slip, x, y, width, height)
-        canvas.showPage()
+    for slips in groups:
+        for start in range(0, len(slips), per_page):
+            grid = _draw_cut_lines(canvas)
+            for index, slip in enumerate(slips[start : start + per_page]):
+                row, column = divmod(index, SLIP_COLUMNS)
+                x, y, width, height = grid
+                x, y = x + column * width, y + (SLIP_ROWS - 1 - row) * height
+                _draw_slip(canvas, slip, x, y, width, height)
+            canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 

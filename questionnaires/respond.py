@@ -26,10 +26,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
+from organizations.models import Unit
+
 from . import ballots
 from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
 from .glossary import notes_for
-from .models import Campaign, CollectionPoint, Question
+from .models import Campaign, CollectionPoint, Question, Questionnaire
 from .ratelimit import client_address
 from .services import (
     SubmissionInvalid,
@@ -164,17 +166,17 @@ def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
     return answers
 
 
-def _render_form(
+def _form_context(
     request: HttpRequest,
-    point: CollectionPoint,
     *,
-    ballot: str | None,
+    questionnaire: Questionnaire,
+    unit: Unit | None,
+    campaign: Campaign | None,
     errors: dict[int, list[str]] | None = None,
-    general_errors: list[str] | None = None,
-    ballot_errors: list[str] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    spec = form_spec(point.questionnaire)
+) -> dict[str, Any]:
+    """What form.html needs to show ``questionnaire`` to a respondent of ``unit``
+    in ``campaign`` (either may be None in a preview), with the posted answers."""
+    spec = form_spec(questionnaire)
     data = request.POST if request.method == "POST" else None
     questions = []
     # Consecutive questions of one dimension form a section under its heading.
@@ -195,32 +197,82 @@ def _render_form(
         if not sections or sections[-1]["title"] != question.dimension:
             sections.append({"title": question.dimension, "questions": []})
         sections[-1]["questions"].append(item)
+    commitments = (
+        list(unit.commitments.filter(campaign=campaign).values_list("text", flat=True))
+        if unit is not None and campaign is not None
+        else []
+    )
+    return {
+        "unit": unit,
+        "spec": spec,
+        "questions": questions,
+        "sections": sections,
+        "campaign": campaign,
+        "purpose": (campaign.description if campaign else "") or spec.description,
+        "commitments": commitments,
+        "ballot_mode": campaign is not None
+        and campaign.access_mode == Campaign.AccessMode.BALLOT,
+        "text_max": Question.TEXT_MAX_LENGTH,
+        "preview": False,
+    }
+
+
+def render_preview(
+    request: HttpRequest,
+    questionnaire: Questionnaire,
+    unit: Unit | None,
+    campaign: Campaign | None,
+    *,
+    back_url: str = "",
+) -> HttpResponse:
+    """The respondent page of ``questionnaire`` as ``unit``'s respondents would see
+    it in ``campaign`` (with its commitments), marked 预览; its form posts nowhere
+    and its button is disabled, so nothing is ever stored. ``unit`` and
+    ``campaign`` may be None (a questionnaire previewed outside any round);
+    ``back_url``, when given, is linked from the preview's banner."""
+    context = _form_context(
+        request, questionnaire=questionnaire, unit=unit, campaign=campaign
+    )
+    context["preview"] = True
+    context["back_url"] = back_url
+    return render(request, "questionnaires/respond/form.html", context)
+
+
+def _render_form(
+    request: HttpRequest,
+    point: CollectionPoint,
+    *,
+    ballot: str | None,
+    errors: dict[int, list[str]] | None = None,
+    general_errors: list[str] | None = None,
+    ballot_errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = _form_context(
+        request,
+        questionnaire=point.questionnaire,
+        unit=point.unit,
+        campaign=point.campaign,
+        errors=errors,
+    )
+    data = request.POST if request.method == "POST" else None
     # Resending the same nonce is right (nothing was stored under it) unless the
     # posted one is malformed: then the form could never be sent.
     nonce = data.get("nonce", "") if data is not None else ""
     if not NONCE_PATTERN.fullmatch(nonce):
         nonce = secrets.token_urlsafe(18)
-    commitments = point.unit.commitments.filter(campaign=point.campaign).values_list(
-        "text", flat=True
+    context.update(
+        {
+            # A ballot's answers go to /b/ with the code in the body, whatever the
+            # address the form was opened at.
+            "action": reverse("respond-ballot") if ballot else request.path,
+            "point": point,
+            "ballot": ballot,
+            "nonce": nonce,
+            "general_errors": general_errors or [],
+            "ballot_errors": ballot_errors or [],
+        }
     )
-    context = {
-        # A ballot's answers go to /b/ with the code in the body, whatever the
-        # address the form was opened at.
-        "action": reverse("respond-ballot") if ballot else request.path,
-        "point": point,
-        "spec": spec,
-        "questions": questions,
-        "sections": sections,
-        "campaign": point.campaign,
-        "purpose": point.campaign.description or spec.description,
-        "commitments": list(commitments),
-        "ballot": ballot,
-        "ballot_mode": point.campaign.access_mode == Campaign.AccessMode.BALLOT,
-        "nonce": nonce,
-        "general_errors": general_errors or [],
-        "ballot_errors": ballot_errors or [],
-        "text_max": Question.TEXT_MAX_LENGTH,
-    }
     return render(request, "questionnaires/respond/form.html", context, status=status)
 
 

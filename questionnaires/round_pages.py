@@ -9,21 +9,25 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from organizations.access import scope_for
 from organizations.models import Unit
+from organizations.services import tree_order
 
-from .access import FINISHED
 from .models import Campaign, Questionnaire
+from .respond import render_preview
 from .round_settings import (
+    CAMPAIGN_SETTINGS,
     EVALUATED_KINDS,
     CampaignInvalid,
+    baseline_options,
     campaign_create,
     campaign_update,
 )
@@ -145,18 +149,7 @@ class CampaignForm(forms.Form):
             .filter(kind__in=[Unit.Kind.SCHOOL, Unit.Kind.COMMITTEE])
             .order_by("sort_order", "code")
         )
-        baselines = (
-            Campaign.objects.administered_by(scope)
-            .filter(status__in=FINISHED)
-            .select_related("organizer")
-            .order_by("-opens_at")
-        )
-        if campaign is not None:
-            # Only the same organiser's rounds may be its baseline.
-            baselines = baselines.filter(organizer=campaign.organizer_id).exclude(
-                pk=campaign.pk
-            )
-        self.fields["baseline"].queryset = baselines
+        self.fields["baseline"].queryset = baseline_options(scope, campaign=campaign)
         self.fields["baseline"].label_from_instance = lambda c: (
             f"{c.title}（{c.organizer.name}）"
         )
@@ -172,10 +165,48 @@ class CampaignForm(forms.Form):
                 help_text=_("此类单位使用的已发布问卷版本；留空则本轮不评议此类单位。"),
             )
             self.kind_fields.append(name)
+        # Every active evaluated unit under the organisers offered, in tree order.
+        units = tree_order(
+            list(
+                Unit.objects.subtree_of(self.fields["organizer"].queryset)
+                .active()
+                .select_related("parent")
+                .order_by("sort_order", "code")
+            )
+        )
+        self.candidates = [unit for unit in units if unit.kind in EVALUATED_KINDS]
+        self.fields["excluded_units"] = forms.ModelMultipleChoiceField(
+            label=_("不参加本轮的单位"),
+            queryset=Unit.objects.filter(pk__in=[u.pk for u in self.candidates]),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+        )
+
+    @property
+    def unit_groups(self) -> list[dict]:
+        """The candidate units by kind, each with whether it is ticked (excluded)."""
+        if self.is_bound:
+            ticked = set(self.data.getlist("excluded_units"))
+        else:
+            ticked = {str(pk) for pk in self.initial.get("excluded_units", [])}
+        groups = []
+        for kind in EVALUATED_KINDS:
+            units = [
+                {"unit": unit, "excluded": str(unit.pk) in ticked}
+                for unit in self.candidates
+                if unit.kind == kind
+            ]
+            if units:
+                groups.append({"label": Unit.Kind(kind).label, "units": units})
+        return groups
 
     @property
     def settings_fields(self):
-        return [self[name] for name in self.fields if name not in self.kind_fields]
+        return [
+            self[name]
+            for name in self.fields
+            if name not in self.kind_fields and name != "excluded_units"
+        ]
 
     @property
     def questionnaire_fields(self):
@@ -197,6 +228,7 @@ class CampaignForm(forms.Form):
         }
         for kind in EVALUATED_KINDS:
             data.pop(f"questionnaire_{kind}", None)
+        data["excluded_units"] = list(data["excluded_units"])
         return data
 
     def show_refusal(self, exc: CampaignInvalid) -> None:
@@ -206,24 +238,9 @@ class CampaignForm(forms.Form):
 
     @staticmethod
     def initial_of(campaign: Campaign) -> dict:
-        initial = {
-            name: getattr(campaign, name)
-            for name in (
-                "organizer",
-                "title",
-                "description",
-                "opens_at",
-                "closes_at",
-                "access_mode",
-                "rate_definition",
-                "neutral_counts_as_satisfied",
-                "min_group_size",
-                "min_flag_size",
-                "min_comment_responses",
-                "min_comments",
-                "baseline",
-            )
-        }
+        initial = {name: getattr(campaign, name) for name in CAMPAIGN_SETTINGS}
+        initial["organizer"] = campaign.organizer
+        initial["excluded_units"] = [u.pk for u in campaign.excluded_units.all()]
         initial["opens_at"] = timezone.localtime(campaign.opens_at)
         initial["closes_at"] = timezone.localtime(campaign.closes_at)
         initial["target"] = _percent(campaign.target)
@@ -311,3 +328,48 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
             messages.success(request, _("已保存轮次设置。"))
             return redirect("manage-campaign", campaign_id=campaign.pk)
     return _campaign_form_page(request, form, campaign)
+
+
+@login_required
+@require_safe
+def campaign_preview(request: HttpRequest, campaign_id: int, kind: str) -> HttpResponse:
+    """The respondent page of one unit kind of the round, as a sample unit's
+    respondents will see it (its commitments too), marked 预览; stores nothing."""
+    campaign = _visible_campaign(request, campaign_id)
+    if not scope_for(request.user).can_administer(campaign.organizer_id):
+        raise PermissionDenied
+    choice = (
+        campaign.questionnaire_choices.select_related("questionnaire")
+        .filter(unit_kind=kind)
+        .first()
+    )
+    if choice is None:
+        raise Http404
+    unit = sample_unit(campaign, kind)
+    if unit is None:
+        raise Http404
+    return render_preview(
+        request,
+        choice.questionnaire,
+        unit,
+        campaign,
+        back_url=reverse("manage-campaign", args=[campaign.pk]),
+    )
+
+
+def sample_unit(campaign: Campaign, kind: str) -> Unit | None:
+    """The unit a kind's preview shows: its first taking part, in tree order
+    (a point's unit once the round is open)."""
+    if campaign.status == Campaign.Status.DRAFT:
+        units = list(
+            campaign.participating_units(kinds=[kind]).select_related("parent")
+        )
+    else:
+        units = [
+            point.unit
+            for point in campaign.points.filter(unit__kind=kind).select_related(
+                "unit__parent"
+            )
+        ]
+    ordered = tree_order(units)
+    return ordered[0] if ordered else None

@@ -10,11 +10,10 @@ from rest_framework import serializers
 from organizations.access import scope_for
 from organizations.models import Unit
 
-from .access import baseline_refusal, progress_visible
+from .access import progress_visible
 from .models import (
     BallotCode,
     Campaign,
-    CampaignQuestionnaire,
     CollectionPoint,
     Commitment,
     Question,
@@ -22,6 +21,7 @@ from .models import (
     Scale,
     ScaleLevel,
 )
+from .round_settings import API_RULES, CAMPAIGN_SETTINGS, campaign_errors
 from .services import questionnaire_spec
 
 
@@ -188,24 +188,12 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
+        # The settings are round_settings' list, so a new one reaches the API too.
         fields = [
             "id",
             "organizer",
-            "title",
-            "description",
-            "opens_at",
-            "closes_at",
+            *CAMPAIGN_SETTINGS,
             "status",
-            "access_mode",
-            "target",
-            "rate_definition",
-            "rate_levels",
-            "neutral_counts_as_satisfied",
-            "min_group_size",
-            "min_flag_size",
-            "min_comment_responses",
-            "min_comments",
-            "baseline",
             "questionnaires",
             "opened_at",
             "closed_at",
@@ -233,74 +221,38 @@ class CampaignSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(_("您不能为该单位组织评议。"))
         return organizer
 
-    def validate_questionnaires(
-        self, value: dict[str, Questionnaire]
-    ) -> dict[str, Questionnaire]:
-        for kind, questionnaire in value.items():
-            if kind not in Unit.Kind.values or kind == Unit.Kind.SCHOOL:
-                raise serializers.ValidationError(
-                    _("未知的单位类型：%(k)s。") % {"k": kind}
-                )
-            if not questionnaire.is_published:
-                raise serializers.ValidationError(_("只能使用已发布的问卷版本。"))
-        return value
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The rules are the pages' (questionnaires.round_settings), with the
+        API's target and optional questionnaires (API_RULES)."""
         if self.instance is not None and self.instance.status != Campaign.Status.DRAFT:
             raise serializers.ValidationError(_("轮次开启后不能再修改设置。"))
-        for name in ("opens_at", "closes_at"):
-            # Before 1901 Shanghai's offset had seconds (+08:05:43), which no
-            # RFC 3339 time in our answers can carry; no round is that old.
-            if name in attrs and not 2000 <= attrs[name].year <= 9998:
-                raise serializers.ValidationError(
-                    {name: [_("时间应在 2000 年到 9998 年之间。")]}
-                )
-        opens = attrs.get("opens_at", getattr(self.instance, "opens_at", None))
-        closes = attrs.get("closes_at", getattr(self.instance, "closes_at", None))
-        if opens and closes and closes <= opens:
-            raise serializers.ValidationError(
-                {"closes_at": [_("结束时间必须晚于开始时间。")]}
-            )
-        if attrs.get("min_group_size", 5) < 3:
-            raise serializers.ValidationError({"min_group_size": [_("不得低于 3。")]})
-        target = attrs.get("target")
-        if target is not None and not 0 < target <= 1:
-            raise serializers.ValidationError({"target": [_("目标应在 0 到 1 之间。")]})
-        baseline = attrs.get("baseline")
-        if baseline is not None:
-            organizer = attrs.get("organizer") or self.instance.organizer
-            refusal = baseline_refusal(
-                scope_for(self.context["request"].user),
-                organizer_id=organizer.pk,
-                baseline=baseline,
-                campaign=self.instance,
-            )
-            if refusal:
-                raise serializers.ValidationError({"baseline": [refusal]})
+        fields = self.service_fields(attrs)
+        errors = campaign_errors(
+            scope_for(self.context["request"].user),
+            organizer=attrs.get("organizer") or self.instance.organizer,
+            fields=fields,
+            campaign=self.instance,
+            rules=API_RULES,
+        )
+        if errors:
+            shaped: dict[str, list[str]] = {}
+            for name, messages in errors.items():
+                # The pages name a kind's questionnaire field; here it is one map.
+                key = "questionnaires" if name.startswith("questionnaire") else name
+                shaped.setdefault(key, []).extend(messages)
+            raise serializers.ValidationError(shaped)
         return attrs
 
-    def save_choices(
-        self, campaign: Campaign, choices: dict[str, Questionnaire] | None
-    ) -> None:
-        if choices is None:
-            return
-        campaign.questionnaire_choices.all().delete()
-        CampaignQuestionnaire.objects.bulk_create(
-            CampaignQuestionnaire(campaign=campaign, unit_kind=kind, questionnaire=q)
-            for kind, q in choices.items()
-        )
-
-    def create(self, validated_data: dict[str, Any]) -> Campaign:
-        choices = validated_data.pop("questionnaires", None)
-        campaign = super().create(validated_data)
-        self.save_choices(campaign, choices)
-        return campaign
-
-    def update(self, instance: Campaign, validated_data: dict[str, Any]) -> Campaign:
-        choices = validated_data.pop("questionnaires", None)
-        campaign = super().update(instance, validated_data)
-        self.save_choices(campaign, choices)
-        return campaign
+    def service_fields(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Every setting, sent or the round's own (a new round's defaults), as
+        round_settings takes them; the questionnaires only when sent."""
+        current = self.instance or Campaign()
+        fields = {
+            name: attrs.get(name, getattr(current, name)) for name in CAMPAIGN_SETTINGS
+        }
+        if "questionnaires" in attrs:
+            fields["questionnaires"] = attrs["questionnaires"]
+        return fields
 
 
 class PointSerializer(serializers.ModelSerializer):

@@ -205,7 +205,7 @@ def _token() -> str:
 def campaign_open(
     *, campaign: Campaign, now: datetime | None = None
 ) -> list[CollectionPoint]:
-    """draft → open: create one collection point per evaluated unit."""
+    """draft → open: create one collection point per participating unit."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.DRAFT:
@@ -224,12 +224,8 @@ def campaign_open(
             raise ServiceError(
                 _("问卷尚未发布：%(t)s。") % {"t": "、".join(unpublished)}
             )
-        units = (
-            Unit.objects.subtree_of([campaign.organizer_id])
-            .active()
-            .filter(kind__in=list(choices))
-            .order_by("sort_order", "code")
-        )
+        # Every active unit of a kind it evaluates, but those the office excluded.
+        units = campaign.participating_units(kinds=list(choices))
         points = CollectionPoint.objects.bulk_create(
             CollectionPoint(
                 campaign=campaign,

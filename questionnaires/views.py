@@ -19,6 +19,8 @@ from django.views.decorators.http import (
 )
 
 from organizations.access import scope_for
+from organizations.models import Unit
+from organizations.services import tree_order
 
 from . import ballots
 from .access import progress_visible
@@ -166,17 +168,20 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             coarse_count(point.n_responses) if running else str(point.n_responses)
         )
         waiting += point.n_waiting
+    is_office = scope.can_administer(campaign.organizer_id)
     return render(
         request,
         "questionnaires/campaign_detail.html",
         {
             "campaign": campaign,
             "points": points,
+            "entering": _entering(campaign, actionable) if not is_office else [],
+            **(_participation(campaign) if is_office else {}),
             "actionable": actionable,
-            "is_office": scope.can_administer(campaign.organizer_id),
+            "is_office": is_office,
             # Response counts are the office's: a manager watching a small unit's
             # counter tick could tell who has just answered.
-            "show_counts": scope.can_administer(campaign.organizer_id),
+            "show_counts": is_office,
             # Ballots used are a response counter too, until the round has closed.
             "show_used": progress_visible(scope, campaign),
             # Accepted answers not yet written out of the anonymity pool.
@@ -185,6 +190,40 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "pool_size": 2 * settings.ANONYMITY_BATCH,
         },
     )
+
+
+def _entering(campaign: Campaign, actionable: set[int]) -> list[Unit]:
+    """A draft has no points to list: the user's units taking part, whose
+    commitments it may enter before the round opens."""
+    if campaign.status != Campaign.Status.DRAFT:
+        return []
+    units = campaign.participating_units().filter(pk__in=actionable)
+    return tree_order(list(units.select_related("parent")))
+
+
+def _participation(campaign: Campaign) -> dict:
+    """Which units take part (by kind, with the kind's questionnaire and its
+    preview) and which the office excluded: what the office checks before opening."""
+    if campaign.status == Campaign.Status.DRAFT:
+        units = list(campaign.participating_units().select_related("parent"))
+    else:
+        units = [p.unit for p in campaign.points.select_related("unit__parent")]
+    units = tree_order(units)
+    kinds = []
+    for choice in campaign.questionnaire_choices.select_related("questionnaire"):
+        of_kind = [unit for unit in units if unit.kind == choice.unit_kind]
+        kinds.append(
+            {
+                "kind": choice.unit_kind,
+                "label": choice.get_unit_kind_display(),
+                "questionnaire": choice.questionnaire,
+                "units": of_kind,
+            }
+        )
+    order = [kind for kind, _label in Unit.Kind.choices]
+    kinds.sort(key=lambda item: order.index(item["kind"]))
+    excluded = tree_order(list(campaign.excluded_units.select_related("parent")))
+    return {"kinds": kinds, "excluded": excluded}
 
 
 # What each move does, said on its confirmation page, and the state it starts from.
@@ -251,11 +290,17 @@ def campaign_transition(
             },
         )
     try:
-        functions[action](campaign=campaign)
+        result = functions[action](campaign=campaign)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("已更新轮次状态。"))
+        if action == "open":
+            done = _("已开启评议，生成了 %(n)s 个评议点和二维码。") % {"n": len(result)}
+        elif action == "close":
+            done = _("已结束评议，不再接受答卷。")
+        else:
+            done = _("已发布结果，各单位可以查看。")
+        messages.success(request, done)
     return redirect("manage-campaign", campaign_id=campaign.pk)
 
 
@@ -315,7 +360,10 @@ def commitments_edit(
 ) -> HttpResponse:
     campaign = _visible_campaign(request, campaign_id)
     scope = scope_for(request.user)
-    unit = get_object_or_404(scope.actionable_units(), pk=unit_id)
+    taking_part = campaign.participants().values("pk")
+    unit = get_object_or_404(
+        scope.actionable_units().filter(pk__in=taking_part), pk=unit_id
+    )
     editable = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN)
     current = Commitment.objects.filter(campaign=campaign, unit=unit)
     if request.method == "POST":

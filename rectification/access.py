@@ -14,12 +14,14 @@ is decided by ``rectification.services`` from the same scope.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from analysis.access import latest_run, unit_figures_visible
-from analysis.models import AnalysisRun
+from analysis.access import latest_run, unit_figures_visible, visible_findings
+from analysis.models import AnalysisRun, Finding
+from analysis.repeats import earlier_findings
 from organizations.access import scope_for
 from questionnaires.models import Campaign
 
@@ -87,3 +89,32 @@ def resurvey_for(user, task: Task) -> dict[str, Any] | None:
         if not unit_figures_visible(user, campaign, finding.unit_id, suppressed=hidden):
             return None
     return figures
+
+
+def earlier_for(user, findings) -> dict[int, dict[str, Any]]:
+    """The 连续两轮 marks ``user`` may read: for each finding found again in the
+    round before, the earlier finding and its tasks as ``user`` sees them."""
+    found = earlier_findings(findings, among=visible_findings(user))
+    if not found:
+        return {}
+    tasks: dict[int, list[Task]] = {}
+    for task in visible_tasks(user).filter(finding__in=found.values()).order_by("id"):
+        tasks.setdefault(task.finding_id, []).append(task)
+    return {
+        pk: {"finding": earlier, "tasks": tasks.get(earlier.pk, [])}
+        for pk, earlier in found.items()
+    }
+
+
+def office_of_findings(user) -> Callable[[Finding], bool]:
+    """Whether ``user`` is the office that decides a finding and gives it tasks:
+    the office of the round's organiser, which runs the finding's unit. One query
+    for any number of findings."""
+    scope = scope_for(user)
+    if scope.everything:
+        return lambda finding: True
+    administered = set(scope.administered_units().values_list("pk", flat=True))
+    return lambda finding: (
+        finding.campaign.organizer_id in administered
+        and finding.unit_id in administered
+    )

@@ -106,6 +106,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "responsible_person",
             "responsible_email",
             "supervising_office",
+            "requirements",
             "cause_analysis",
             "goal",
             "measures",
@@ -168,6 +169,7 @@ class TaskCreateSerializer(serializers.Serializer):
         max_length=100, required=False, allow_blank=True
     )
     responsible_email = serializers.EmailField(required=False, allow_blank=True)
+    requirements = serializers.CharField(required=False, allow_blank=True)
     task_type = serializers.ChoiceField(choices=Task.Type.choices, required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
 

@@ -1,15 +1,25 @@
-"""The 整改台账: summary figures, a per-unit table and the export in the usual column order."""
+"""The 整改台账: summary figures, a per-unit table and the export in the usual column order.
+
+Confirmed problems that no task has taken up yet (``pending``, from
+``pending_findings``) count in every total as 待交办: a ledger that says "共 0 项"
+while problems wait would read as if nothing had been found.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from analysis.access import visible_findings
+from analysis.models import Finding
 from survey_service.spreadsheets import write_csv, write_xlsx
 
+from .access import visible_tasks
 from .models import Task, TaskEvent
 
 OPEN_STATES = (Task.State.ASSIGNED, Task.State.IN_PROGRESS, Task.State.UNDER_REVIEW)
@@ -36,6 +46,24 @@ COLUMNS = [
 ]
 
 
+def pending_findings(user) -> QuerySet[Finding]:
+    """Confirmed problems ``user`` sees that wait for a task (待交办): none of its
+    tasks is visible to ``user`` (a draft is the office's: to the unit the problem
+    is not handed over yet) and none was dismissed (不予整改 is an answer). A
+    problem judged 不属实 gets no task and so does not wait for one."""
+    return (
+        visible_findings(user)
+        .filter(status=Finding.Status.CONFIRMED)
+        .exclude(verification=Finding.Verification.FALSE)
+        .exclude(
+            pk__in=visible_tasks(user).filter(finding__isnull=False).values("finding")
+        )
+        .exclude(tasks__state=Task.State.DISMISSED)
+        .select_related("unit", "campaign")
+        .order_by("campaign", "unit__sort_order", "unit__code", "id")
+    )
+
+
 def _overdue(task: Task, today) -> bool:
     return (
         task.state in OPEN_STATES
@@ -44,10 +72,15 @@ def _overdue(task: Task, today) -> bool:
     )
 
 
-def ledger_summary(tasks: QuerySet[Task]) -> dict[str, Any]:
+def ledger_summary(
+    tasks: QuerySet[Task], *, pending: Sequence[Finding] | None = None
+) -> dict[str, Any]:
+    """The figures of the tasks, and of the waiting problems when given (the API
+    counts tasks only: without ``pending`` no "pending" figure is given)."""
     today = timezone.localdate()
     tasks = list(tasks)
     active = [t for t in tasks if t.state != Task.State.DISMISSED]
+    total = len(active) + len(pending or ())
     closed = [t for t in active if t.state == Task.State.CLOSED and t.closed_at]
     days = [(t.closed_at - t.created_at).total_seconds() / 86400 for t in closed]
     by_state: dict[str, int] = defaultdict(int)
@@ -56,10 +89,10 @@ def ledger_summary(tasks: QuerySet[Task]) -> dict[str, Any]:
         by_state[task.state] += 1
         if task.colour:
             by_colour[task.colour] += 1
-    return {
-        "total": len(active),
+    summary = {
+        "total": total,
         "closed": len(closed),
-        "closure_rate": len(closed) / len(active) if active else None,
+        "closure_rate": len(closed) / total if total else None,
         "average_days_to_close": sum(days) / len(days) if days else None,
         "overdue": sum(1 for t in tasks if _overdue(t, today)),
         "interview_candidates": sum(1 for t in tasks if t.interview_candidate),
@@ -71,27 +104,42 @@ def ledger_summary(tasks: QuerySet[Task]) -> dict[str, Any]:
         "by_state": dict(by_state),
         "by_colour": dict(by_colour),
     }
+    if pending is not None:
+        summary["pending"] = len(pending)
+    return summary
 
 
-def ledger_rows(tasks: QuerySet[Task]) -> list[dict[str, Any]]:
-    """Per lead unit: tasks, closed, overdue, red, closure rate."""
+def ledger_rows(
+    tasks: QuerySet[Task], *, pending: Sequence[Finding] | None = None
+) -> list[dict[str, Any]]:
+    """Per lead unit: tasks and (when given) problems waiting for one, closed,
+    overdue, red, closure rate."""
     today = timezone.localdate()
     units: dict[int, dict[str, Any]] = {}
-    for task in tasks.select_related("lead_unit"):
-        if task.state == Task.State.DISMISSED:
-            continue
-        row = units.setdefault(
-            task.lead_unit_id,
+
+    def row_of(unit) -> dict[str, Any]:
+        return units.setdefault(
+            unit.pk,
             {
-                "unit": task.lead_unit_id,
-                "unit_code": task.lead_unit.code,
-                "unit_name": task.lead_unit.name,
+                "unit": unit.pk,
+                "unit_code": unit.code,
+                "unit_name": unit.name,
                 "total": 0,
+                **({"pending": 0} if pending is not None else {}),
                 "closed": 0,
                 "overdue": 0,
                 "red": 0,
             },
         )
+
+    for finding in pending or ():
+        row = row_of(finding.unit)
+        row["total"] += 1
+        row["pending"] += 1
+    for task in tasks.select_related("lead_unit"):
+        if task.state == Task.State.DISMISSED:
+            continue
+        row = row_of(task.lead_unit)
         row["total"] += 1
         row["closed"] += task.state == Task.State.CLOSED
         row["overdue"] += _overdue(task, today)
@@ -101,7 +149,9 @@ def ledger_rows(tasks: QuerySet[Task]) -> list[dict[str, Any]]:
     return sorted(units.values(), key=lambda r: (-r["overdue"], r["unit_code"]))
 
 
-def ledger_table(tasks: QuerySet[Task], *, fmt: str) -> bytes:
+def ledger_table(
+    tasks: QuerySet[Task], *, fmt: str, pending: Sequence[Finding] = ()
+) -> bytes:
     tasks = list(
         tasks.select_related("lead_unit", "finding").prefetch_related(
             "cooperating_units"
@@ -137,6 +187,13 @@ def ledger_table(tasks: QuerySet[Task], *, fmt: str) -> bytes:
             f"{timezone.localtime(task.closed_at):%Y-%m-%d}" if task.closed_at else "",
         ]
         for number, task in enumerate(tasks, start=1)
+    ]
+    waiting = _("待交办")
+    source = str(Task.Source.SURVEY.label)
+    rows += [
+        [number, source, finding.title, "", "", "", "", "", finding.unit.name]
+        + ["", "", "", "", "", waiting, "", "", ""]
+        for number, finding in enumerate(pending, start=len(rows) + 1)
     ]
     if fmt == "xlsx":
         return write_xlsx(COLUMNS, rows, title="整改台账")

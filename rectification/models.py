@@ -81,6 +81,11 @@ class Task(models.Model):
     supervising_office = models.CharField(
         _("督办部门"), max_length=100, default="创先争优活动领导小组办公室"
     )
+    requirements = models.TextField(
+        _("整改要求"),
+        blank=True,
+        help_text=_("办公室交办时提出的要求和初步措施；牵头单位据此制定整改措施。"),
+    )
     cause_analysis = models.TextField(_("原因分析"), blank=True)
     goal = models.TextField(_("整改目标"), blank=True)
     measures = models.TextField(_("整改措施"), blank=True)

@@ -58,6 +58,7 @@ OFFICE_FIELDS = {
     "supervising_office",
     "task_type",
     "due_date",
+    "requirements",
 }
 MANAGER_FIELDS = {"cause_analysis", "goal", "measures"}
 
@@ -299,16 +300,29 @@ def task_report_progress(*, task: Task, user, text: str) -> TaskEvent:
 
 
 def task_create(
-    *, user, fields: dict[str, Any], finding: Finding | None = None
+    *,
+    user,
+    fields: dict[str, Any],
+    finding: Finding | None = None,
+    assign: bool = False,
 ) -> Task:
     """A draft task: from a confirmed finding (one finding may give several), or a
-    manual one (an inspection, say). Only the office creates tasks."""
+    manual one (an inspection, say). Only the office creates tasks.
+
+    With ``assign`` the office hands it to the lead unit at once: the draft is
+    verified and assigned through ``task_transition`` (its rules, its events), and
+    if assigning is refused nothing is created."""
     with transaction.atomic():
         if finding is not None:
             if finding.status != Finding.Status.CONFIRMED:
                 raise ServiceError(
                     _("只有已确认的问题可以生成整改任务。"),
                     code="finding_not_confirmed",
+                )
+            if finding.verification == Finding.Verification.FALSE:
+                raise ServiceError(
+                    _("该问题经核实不属实，不建立整改任务。"),
+                    code="finding_not_true",
                 )
             fields = {
                 "title": finding.title,
@@ -336,6 +350,9 @@ def task_create(
         task = Task.objects.create(finding=finding, **fields)
         task.cooperating_units.set(cooperating)
         _record(task, kind=TaskEvent.Kind.CREATED, actor=user, comment="")
+        if assign:
+            task = task_transition(task=task, action="verify", user=user)
+            task = task_transition(task=task, action="assign", user=user)
     return task
 
 

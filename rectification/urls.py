@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages, views
+from . import ledger_pages, pages, task_pages, views
 
 urlpatterns = [
     # The results page's button: analysis, findings and re-survey verdicts at once
@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     path("rectification/", pages.inbox, name="rectification-inbox"),
     path(
+        "findings/<int:finding_id>/",
+        pages.finding_detail,
+        name="rectification-finding",
+    ),
+    path(
         "findings/<int:finding_id>/decide/",
         pages.finding_decision,
         name="rectification-finding-decide",
@@ -26,36 +31,36 @@ urlpatterns = [
         pages.finding_task,
         name="rectification-finding-task",
     ),
-    path("tasks/<int:task_id>/", pages.task_detail, name="rectification-task"),
+    path("tasks/<int:task_id>/", task_pages.task_detail, name="rectification-task"),
     path(
         "tasks/<int:task_id>/actions/<str:action>/",
-        pages.task_action,
+        task_pages.task_action,
         name="rectification-task-action",
     ),
     path(
         "tasks/<int:task_id>/progress/",
-        pages.task_progress,
+        task_pages.task_progress,
         name="rectification-task-progress",
     ),
     path(
         "tasks/<int:task_id>/evidence/",
-        pages.task_evidence,
+        task_pages.task_evidence,
         name="rectification-task-evidence",
     ),
     path(
         "tasks/<int:task_id>/extensions/",
-        pages.task_extension,
+        task_pages.task_extension,
         name="rectification-task-extension",
     ),
     path(
         "tasks/<int:task_id>/extensions/<int:extension_id>/decide/",
-        pages.task_extension_decide,
+        task_pages.task_extension_decide,
         name="rectification-extension-decide",
     ),
-    path("ledger/", pages.ledger, name="rectification-ledger"),
+    path("ledger/", ledger_pages.ledger, name="rectification-ledger"),
     path(
         "ledger/export.<str:filetype>",
-        pages.ledger_export,
+        ledger_pages.ledger_export,
         name="rectification-ledger-export",
     ),
 ]

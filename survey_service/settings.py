@@ -247,10 +247,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # Campus single sign-on (CAS section below); installed always, used when configured.
+    "django_cas_ng",
     "organizations",
     "questionnaires",
     "analysis",
     "rectification",
+    "survey_service",  # the commands that span the apps (seed_demo, analyze_campaign)
 ]
 
 MIDDLEWARE = [
@@ -262,6 +265,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "organizations.middleware.ForcePasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -283,6 +287,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "organizations.context_processors.roles",
             ],
         },
     },
@@ -483,6 +488,42 @@ if TRUSTED_PROXIES and not BEHIND_PROXY:
     )
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
+# --- Campus single sign-on (CAS, 统一身份认证) -----------------------------------
+# Optional. With CAS_SERVER_URL set (the school's CAS, e.g.
+# https://cas.example.edu.cn/cas/), the login page offers 统一身份认证登录
+# (survey_service/cas.py, django-cas-ng) beside the password form. CAS vouches
+# for a username; only an active account of that username that already exists
+# here logs in: none is ever created. Local passwords keep working.
+CAS_SERVER_URL = env_str("CAS_SERVER_URL")
+if CAS_SERVER_URL:
+    if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", CAS_SERVER_URL):
+        raise ImproperlyConfigured(
+            "CAS_SERVER_URL must be the CAS server's base URL such as "
+            f"https://cas.example.edu.cn/cas/; got {CAS_SERVER_URL!r}"
+        )
+    # The client joins "login", "logout", "p3/serviceValidate" onto it.
+    CAS_SERVER_URL = CAS_SERVER_URL.rstrip("/") + "/"
+    AUTHENTICATION_BACKENDS.append("survey_service.cas.ExistingAccountBackend")
+    # Logging out posts the header's form, whose redirects end at the CAS logout.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        "/".join(CAS_SERVER_URL.split("/", 3)[:3])
+    )
+# The protocol of the ticket check: 3 (/p3/serviceValidate, the default) or 2.
+CAS_VERSION = env_str("CAS_VERSION", "3")
+if CAS_VERSION not in {"2", "3"}:
+    raise ImproperlyConfigured(f"CAS_VERSION must be 2 or 3; got {CAS_VERSION!r}")
+CAS_CREATE_USER = False
+CAS_REDIRECT_URL = LOGIN_REDIRECT_URL
+CAS_IGNORE_REFERER = True  # without ?next= a CAS login lands on the workbench
+CAS_LOGOUT_COMPLETELY = True  # logging out here ends the CAS session too
+CAS_LOGOUT_NEXT_PAGE = "/"  # where CAS sends the browser after its logout
+CAS_LOGIN_MSG = None  # as after a password login: the workbench, no message
+CAS_LOGGED_MSG = None
+# A CAS login carries a ticket the CAS server checks, not a password: it neither
+# counts as a failed login nor is refused by the lockout (CAS guards its own
+# password form), so refusals of unknown accounts never lock out an address.
+AXES_WHITELIST_CALLABLE = "survey_service.cas.is_ticket_login"
 
 # --- API ----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -26,7 +27,7 @@ from questionnaires.public_api import PublicPointView
 from rectification import public
 from rectification.api import AnalyzeView, TaskViewSet
 
-from . import views
+from . import cas, views, workbench
 
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
@@ -53,6 +54,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("manage/", workbench.home, name="manage-home"),
     path("manage/", include("organizations.urls")),
     path("manage/", include("questionnaires.urls")),
     path("manage/", include("analysis.urls")),
@@ -114,5 +116,9 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# Campus single sign-on, only where CAS_SERVER_URL is set (survey_service/cas.py).
+if settings.CAS_SERVER_URL:
+    urlpatterns += cas.urlpatterns
 
 handler404 = "survey_service.views.not_found"

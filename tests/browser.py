@@ -329,6 +329,6 @@ class BrowserTestCase(StaticLiveServerTestCase):
         page.fill("#id_username", username)
         page.fill("#id_password", password or f"pw-{username}")
         with page.expect_navigation():
-            page.click("form button[type=submit]")
+            page.click("main form button[type=submit]")
         if "/accounts/login/" in page.url:
             raise AssertionError(f"{username} could not log in")

@@ -41,13 +41,14 @@ from django.utils import timezone
 
 from analysis.models import Finding
 from analysis.services import campaign_analyze, finding_decide
+from questionnaires.editor import questionnaire_copy
 from questionnaires.services import ballots_issue, campaign_close, campaign_publish
 from rectification.evidence import evidence_add
 from rectification.models import ExtensionRequest, Task, TaskEvent
 from tests.analysis.synthetic import fill
 from tests.base import PersonaTestCase
 from tests.browser import CHROMIUM, FORMS_SEEN, SeenForm, unsubmitted_forms
-from tests.questionnaires.helpers import make_round, point_of
+from tests.questionnaires.helpers import builtin, make_round, point_of
 
 SKIPPED_PREFIXES = ("/admin/", "/api/", "/static/")
 FILE_NAME = re.compile(r"\.(pdf|csv|xlsx|png|svg)$")
@@ -65,6 +66,7 @@ EXPECTED_TARGETS = {
     "manage-campaign-transition:close",
     "manage-campaign-transition:publish",
     "manage-point-ballots",
+    "manage-campaign-ballots",
     "manage-commitments",
     "analysis-analyze",
     "rectification-finding-decide",
@@ -89,6 +91,31 @@ EXPECTED_TARGETS = {
     "rectification-extension-decide",
     "respond-point",
     "respond-ballot",
+    "manage-account",
+    "manage-person-new",
+    "manage-people-import",
+    "manage-person-role-add",
+    "manage-person-role-remove",
+    "manage-person-status:deactivate",
+    "manage-person-reset",
+    *(
+        f"manage-questionnaire-{form}"
+        for form in (
+            "copy",
+            "new-version",
+            "publish",
+            "delete",
+            "settings",
+            "dimension-add",
+            "dimension",
+            "dimension-move",
+            "dimension-remove",
+            "question-add",
+            "question",
+            "question-move",
+            "question-remove",
+        )
+    ),
 }
 
 
@@ -163,6 +190,13 @@ class FormCoverageTests(PersonaTestCase):
         # every kind of unit, and a third asks the members' questionnaire: every
         # built-in questionnaire's form appears.
         make_round(school, title="草稿轮次", open_it=False)
+        # A draft questionnaire: the editor's forms.
+        questionnaire_copy(
+            source=builtin("wuhao-branch"),
+            key="crawl-draft",
+            title="草稿问卷",
+            target_kind="branch",
+        )
         cls.open_rounds = [
             make_round(school, title="进行中的轮次"),
             make_round(school, title="党员评议", kinds={"branch": "wugemofan"}),

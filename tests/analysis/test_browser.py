@@ -2,10 +2,12 @@
 
 Logs in through the real login form, opens the overview and a unit report, checks
 that the key text is visible and the charts have a size, presses the analyse
-button, and saves screenshots (see tests/browser.py for Chromium and where they go).
+button (through its confirmation page), and saves screenshots (see tests/browser.py for Chromium and where they go).
 """
 
 from __future__ import annotations
+
+from playwright.sync_api import expect
 
 from analysis.models import AnalysisRun
 from organizations.models import Membership, Unit
@@ -13,7 +15,7 @@ from tests.base import make_unit, make_user
 from tests.browser import SCREENSHOTS, BrowserTestCase
 from tests.questionnaires.helpers import make_round, point_of
 
-from .synthetic import analysed, fill
+from .synthetic import analysed, fill, published
 
 PREFIX = "BROWSER-"
 USERNAME = "browser-leader"
@@ -84,17 +86,41 @@ class BrowserTests(BrowserTestCase):
         self.assert_fits_a4_when_printed()
         self.page.pdf(path=SCREENSHOTS / "unit_report.pdf", format="A4")
 
-    def test_the_analyse_button_runs_the_statistics_again(self):
+    def test_the_analyse_button_asks_then_runs_the_statistics_again(self):
+        published(self.campaign)
         self.log_in(self.page, USERNAME)
-        self.page.goto(
-            f"{self.live_server_url}/manage/campaigns/{self.campaign.pk}/results/"
-        )
+        results = f"{self.live_server_url}/manage/campaigns/{self.campaign.pk}/results/"
+        self.page.goto(results)
         runs = AnalysisRun.objects.filter(campaign=self.campaign).count()
+
+        # The button opens a confirmation page; leaving it changes nothing.
         with self.page.expect_navigation():
-            self.page.get_by_role("button", name="立即重新统计").click()
+            self.page.get_by_role("link", name="立即重新统计").click()
+        self.assertEqual(self.page.url, f"{results}analyze/")
+        expect(self.page.locator("h1")).to_have_text("重新统计")
+        expect(self.page.locator("#explanation")).to_contain_text(
+            "各单位看到的数字将立即改为新的统计结果"
+        )
+        expect(self.page.locator("nav[aria-label=breadcrumb]")).to_contain_text(
+            "统计结果"
+        )
+        with self.page.expect_navigation():
+            self.page.get_by_role("link", name="返回，不做更改").click()
+        self.assertEqual(self.page.url, results)
+        self.assertEqual(
+            AnalysisRun.objects.filter(campaign=self.campaign).count(), runs
+        )
+
+        # Confirmed, it runs, and says so.
+        with self.page.expect_navigation():
+            self.page.get_by_role("link", name="立即重新统计").click()
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="确认重新统计").click()
+        self.assertEqual(self.page.url, results)
         self.assertEqual(
             AnalysisRun.objects.filter(campaign=self.campaign).count(), runs + 1
         )
+        expect(self.page.locator("ul.messages")).to_contain_text("统计完成")
         self.assertTrue(self.page.get_by_text("83.3%").first.is_visible())
 
     def assert_fits_a4_when_printed(self) -> None:

@@ -168,3 +168,24 @@ def test_it_formats_rates_as_percentages():
     assert charts.pct(0.9512) == "95.1%"
     assert charts.target_label(0.95) == "目标 95%"
     assert charts.target_label(0.925) == "目标 92.5%"
+
+
+def test_a_long_label_keeps_the_units_code_where_names_repeat():
+    # A unit's code in brackets tells two units of one name apart: cut the name.
+    long = "土木工程学院本科生第一党支部图书馆服务窗口" * 2
+    rows = [
+        charts.Interval(f"{long}（LIB-01）", 0.9, 0.85, 0.95, "GREEN"),
+        charts.Interval(f"{long}（LIB-02）", 0.8, 0.75, 0.85, "AMBER"),
+    ]
+    labels = [
+        text
+        for text in texts(parse(charts.interval_chart(rows, title="t", target=0.95)))
+        if "…" in text
+    ]
+    assert len(labels) == 2
+    assert labels[0].endswith("…（LIB-01）") and labels[1].endswith("…（LIB-02）")
+    # Without a code the label is cut at its end as before.
+    plain = charts.interval_chart(
+        [charts.Interval(long, 0.9, 0.85, 0.95, "GREEN")], title="t", target=0.95
+    )
+    assert any(text.endswith("…") for text in texts(parse(plain)))

@@ -337,8 +337,12 @@ class AnalyzeButtonTests(PageTestCase):
     def test_it_needs_a_post_with_a_csrf_token(self):
         client = Client(enforce_csrf_checks=True)
         client.force_login(self.leader)
-        self.assertEqual(client.get(self.url()).status_code, 405)
+        runs = AnalysisRun.objects.filter(campaign=self.campaign).count()
+        self.assertEqual(client.get(self.url()).status_code, 200)  # it asks first
         self.assertEqual(client.post(self.url()).status_code, 403)
+        self.assertEqual(
+            AnalysisRun.objects.filter(campaign=self.campaign).count(), runs
+        )
 
 
 class CampaignPageLinkTests(PageTestCase):

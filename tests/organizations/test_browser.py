@@ -3,7 +3,8 @@ headless Chromium on a desktop screen, zh-CN (see tests/browser.py).
 
 The office logs in, imports a units file with a bad row (the error page lists it
 and nothing is written), fixes the file and imports it again from the error page,
-switches the interface to English and back, and signs out.
+switches the interface to English and back with the header's switch, and
+signs out.
 """
 
 from __future__ import annotations
@@ -68,15 +69,17 @@ class SharedFormsBrowserTests(BrowserTestCase):
         )
         expect(page.locator("table")).to_contain_text("丙学院学生党支部")
 
-        # The footer's language switch: English, on the same page, and back.
-        page.locator("select[name=language]").select_option("en")
-        self.click(page, "切换")
+        # The header's language switch, each language by its own name: English,
+        # on the same page, and back.
+        switch = page.locator("header form.lang-switch")
+        expect(switch.get_by_role("button", name="中文")).to_be_disabled()
+        self.click(page, "English")
         self.assertEqual(page.url, self.url("/manage/units/"))
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("h1")).to_have_text("Units")
         expect(page.get_by_role("heading", name="Import units")).to_be_visible()
-        page.locator("select[name=language]").select_option("zh-hans")
-        self.click(page, "Switch")
+        expect(switch.get_by_role("button", name="English")).to_be_disabled()
+        self.click(page, "中文")
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
         expect(page.locator("h1")).to_have_text("单位")
 
@@ -88,3 +91,23 @@ class SharedFormsBrowserTests(BrowserTestCase):
         self.assertEqual(Session.objects.count(), 0)
         page.goto(self.url("/manage/units/"))
         self.assertTrue(page.url.startswith(self.url("/accounts/login/")))
+
+    def test_the_header_fits_a_phone_and_switches_language_without_javascript(self):
+        # 375 px wide, scripts off: every link and button of the header on one
+        # line of its own (no "整改台/账"), the page no wider than the screen.
+        page = self.phone(js=False)
+        self.log_in(page, "office")
+        for element in page.locator(
+            "header .brand, header nav a, header nav button, header .lang-switch button"
+        ).all():
+            text = element.inner_text()
+            fits = element.evaluate(
+                "e => e.getBoundingClientRect().height"
+                " < 1.5 * parseFloat(getComputedStyle(e).lineHeight)"
+            )
+            self.assertTrue(fits, f"{text!r} wraps in the header")
+        self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), 375)
+        self.click(page, "English")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        self.click(page, "中文")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")

@@ -18,6 +18,7 @@ from questionnaires.services import (
     ServiceError,
     StateError,
     campaign_close,
+    campaign_open,
     questionnaire_create,
 )
 from tests.base import PersonaTestCase, make_user
@@ -345,3 +346,127 @@ class TransitionConfirmationTests(PersonaTestCase):
         self.login(self.leader)
         bad = f"/manage/campaigns/{self.campaign.pk}/transition/delete/"
         self.assertEqual(self.client.get(bad).status_code, 404)
+
+
+class RoundPagePresentationTests(PersonaTestCase):
+    """The round's pages as the office reads them: percentages, Chinese dates,
+    breadcrumbs, and the controls of the next step."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.draft = make_round(
+            cls.school,
+            title="秋季测评",
+            open_it=False,
+            opens_at=datetime(2026, 5, 15, 8, tzinfo=SHANGHAI),
+            closes_at=datetime(2026, 6, 14, 18, tzinfo=SHANGHAI),
+            target="0.925",
+        )
+
+    def test_the_target_is_a_percentage_and_the_dates_are_chinese(self):
+        self.login(self.leader)
+        page = self.client.get(f"/manage/campaigns/{self.draft.pk}/")
+        self.assertContains(page, "目标满意率 92.5%")
+        self.assertNotContains(page, "0.925")
+        self.assertContains(page, "2026年5月15日—6月14日")
+        listing = self.client.get("/manage/campaigns/")
+        self.assertContains(listing, "2026年5月15日—6月14日")
+
+    def test_the_round_pages_have_breadcrumbs_and_titles(self):
+        self.login(self.leader)
+        crumbs = (
+            '<nav aria-label="breadcrumb" class="crumbs no-print">'
+            '<a href="/manage/">首页</a> › <a href="/manage/campaigns/">评议轮次</a>'
+        )
+        for url in (
+            f"/manage/campaigns/{self.draft.pk}/",
+            f"/manage/campaigns/{self.draft.pk}/edit/",
+            f"/manage/campaigns/{self.draft.pk}/transition/open/",
+        ):
+            with self.subTest(url=url):
+                page = self.client.get(url)
+                self.assertContains(page, crumbs)
+                self.assertContains(page, "<title>")
+                self.assertContains(page, "秋季测评")
+        page = self.client.get(f"/manage/campaigns/{self.draft.pk}/")
+        self.assertContains(page, "› 秋季测评</nav>")
+
+    def test_a_draft_shows_edit_preview_and_open_and_says_when_posters_come(self):
+        self.login(self.leader)
+        page = self.client.get(f"/manage/campaigns/{self.draft.pk}/")
+        self.assertContains(page, 'id="edit-link"')
+        self.assertContains(page, 'id="open-link"')
+        self.assertContains(page, 'id="preview-branch"')
+        self.assertContains(page, "开启评议后可下载全部海报")
+        self.assertNotContains(page, 'id="posters-link"')
+        campaign_open(campaign=self.draft)
+        page = self.client.get(f"/manage/campaigns/{self.draft.pk}/")
+        self.assertContains(
+            page,
+            f'id="posters-link" href="/manage/campaigns/{self.draft.pk}/posters.pdf"',
+        )
+        # Closing is a link to its confirmation page, never a button that acts.
+        close = f"/manage/campaigns/{self.draft.pk}/transition/close/"
+        self.assertContains(page, f'id="close-link" href="{close}"')
+        self.assertNotContains(page, f'action="{close}"')
+        posters = self.client.get(f"/manage/campaigns/{self.draft.pk}/posters.pdf")
+        self.assertEqual(posters["Content-Type"], "application/pdf")
+
+
+class OneRuleSetTests(PersonaTestCase):
+    """The API validates through round_settings: the pages' rules, with the API's
+    documented target (above 0) and optional questionnaires."""
+
+    def body(self, **changes):
+        body = {
+            "organizer": self.school.pk,
+            "title": "接口轮次",
+            "opens_at": "2030-03-01T08:00:00+08:00",
+            "closes_at": "2030-03-15T18:00:00+08:00",
+            "access_mode": "open",
+            "questionnaires": {"branch": builtin("wuhao-branch").pk},
+        }
+        body.update(changes)
+        return body
+
+    def test_the_api_takes_a_target_the_page_refuses(self):
+        response = self.api(self.leader).post(
+            "/api/v1/campaigns/", self.body(target="0.300"), format="json"
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["target"], "0.300")
+        for target in ("0", "0.000", "-0.1"):
+            response = self.api(self.leader).post(
+                "/api/v1/campaigns/", self.body(target=target), format="json"
+            )
+            self.assertEqual(response.status_code, 400, target)
+            self.assertEqual(
+                response.json()["errors"]["target"], ["目标应在 0 到 1 之间。"]
+            )
+
+    def test_the_api_may_leave_the_questionnaires_for_later(self):
+        body = self.body()
+        del body["questionnaires"]
+        response = self.api(self.leader).post("/api/v1/campaigns/", body, format="json")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["questionnaires"], {})
+
+    def test_the_api_refuses_what_the_page_refuses(self):
+        cases = [
+            (
+                {"questionnaires": {"committee": builtin("wuhao-branch").pk}},
+                "questionnaires",
+            ),
+            ({"rate_definition": "levels", "rate_levels": []}, "rate_levels"),
+            ({"title": "   "}, "title"),
+            ({"opens_at": "1899-01-01T08:00:00+08:00"}, "opens_at"),
+        ]
+        for changes, path in cases:
+            with self.subTest(path=path):
+                response = self.api(self.leader).post(
+                    "/api/v1/campaigns/", self.body(**changes), format="json"
+                )
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertIn(path, response.json()["errors"])
+        self.assertFalse(Campaign.objects.exists())

@@ -5,8 +5,9 @@ test_respond_browser.py.
 The office opens a draft ballot round, issues ballot slips (a PDF download), a unit
 manager edits the commitments of its unit, and the office closes the round and
 publishes its results, each from the button on the round's page and its
-confirmation page. The office also creates a round with the form, one refusal
-first, edits it and opens it.
+confirmation page, and issues the ballots of all points in one PDF. The office
+also creates a round with the form, one refusal first, edits it (excluding a
+unit), previews the respondent page, opens it and fetches the posters.
 """
 
 from __future__ import annotations
@@ -77,12 +78,14 @@ class RoundBrowserTests(BrowserTestCase):
         self.log_in(office, "office")
         office.goto(self.page_url)
         self.assert_status(office, "draft")
-        expect(office.locator("table")).to_contain_text("轮次开启后")
+        expect(office.locator("#points")).to_contain_text("轮次开启后")
 
         # Opening makes a point (and a QR code) for every evaluated unit.
         self.confirm(office, "开启评议（生成二维码）")
         self.assert_status(office, "open")
-        expect(office.locator("ul.messages")).to_contain_text("已更新轮次状态。")
+        expect(office.locator("ul.messages")).to_contain_text(
+            "已开启评议，生成了 2 个评议点和二维码。"
+        )
         self.assertEqual(
             set(
                 CollectionPoint.objects.filter(campaign=self.campaign).values_list(
@@ -107,6 +110,30 @@ class RoundBrowserTests(BrowserTestCase):
         expect(office.locator("tbody tr", has_text=self.branch.name)).to_contain_text(
             "0/12"
         )
+
+        # Ballots for every point at once: a count for the round, one override,
+        # one PDF; a total over the limit is refused on the page first.
+        with office.expect_navigation():
+            office.get_by_role("link", name="发放选票（全部评议点）").click()
+        expect(office.get_by_label("每个评议点的张数")).to_have_value("30")
+        office.get_by_label("每个评议点的张数").fill("15000")
+        with office.expect_navigation():
+            office.get_by_role("button", name="发放并下载选票 PDF").click()
+        expect(office.locator("#ballot-errors")).to_contain_text("本次合计 30000 张")
+        self.assertEqual(BallotCode.objects.count(), 12)
+        office.get_by_label("每个评议点的张数").fill("30")
+        office.get_by_label(self.window.name).fill("5")
+        with office.expect_download() as download:
+            office.get_by_role("button", name="发放并下载选票 PDF").click()
+        self.assertEqual(Path(download.value.path()).read_bytes()[:4], b"%PDF")
+        self.assertEqual(
+            download.value.suggested_filename, f"ballots-round-{self.campaign.pk}.pdf"
+        )
+        self.assertEqual(BallotCode.objects.filter(point=point).count(), 12 + 30)
+        window_point = point_of(self.campaign, self.window)
+        self.assertEqual(BallotCode.objects.filter(point=window_point).count(), 5)
+        office.goto(self.page_url)
+        expect(office.locator("ul.messages")).to_contain_text("已发放 35 张选票")
 
         # The window's manager writes its commitments (shown to respondents).
         manager = self.desktop()
@@ -136,9 +163,11 @@ class RoundBrowserTests(BrowserTestCase):
         office.reload()
         self.confirm(office, "结束评议")
         self.assert_status(office, "closed")
+        expect(office.locator("ul.messages")).to_contain_text("已结束评议")
         expect(office.locator("input[name=count]")).to_have_count(0)
         self.confirm(office, "发布结果（各单位可见）")
         self.assert_status(office, "published")
+        expect(office.locator("ul.messages")).to_contain_text("已发布结果")
         expect(office.get_by_text("结果已发布。")).to_be_visible()
         self.assertIsNotNone(self.campaign.published_at)
 
@@ -187,18 +216,44 @@ class NewRoundBrowserTests(BrowserTestCase):
         )
         expect(office.locator("ul.messages")).to_contain_text("已新建轮次")
 
-        # Edited while a draft.
+        # Edited while a draft: excluding every branch is refused, one is kept.
         with office.expect_navigation():
             office.get_by_role("link", name="修改轮次设置").click()
         expect(office.get_by_label("结束时间")).to_have_value("2026-10-22T18:00")
         office.get_by_label("满意率目标（%）").fill("90")
         office.get_by_label("说明").fill("面向全校师生")
+        staff = office.get_by_label("不参加：甲学院教工党支部")
+        student = office.get_by_label("不参加：甲学院学生党支部")
+        staff.check()
+        student.check()
+        with office.expect_navigation():
+            office.get_by_role("button", name="保存").click()
+        expect(office.locator("#units")).to_contain_text("不能排除本轮的全部单位")
+        student.uncheck()
+        expect(staff).to_be_checked()
         with office.expect_navigation():
             office.get_by_role("button", name="保存").click()
         expect(office.locator("ul.messages")).to_contain_text("已保存轮次设置")
         campaign.refresh_from_db()
         self.assertEqual(str(campaign.target), "0.900")
         self.assertEqual(campaign.description, "面向全校师生")
+        self.assertEqual(
+            list(campaign.excluded_units.values_list("code", flat=True)), ["A-2"]
+        )
+        expect(office.locator("#round-facts")).to_contain_text("目标满意率 90%")
+        expect(office.locator("#round-facts")).to_contain_text("2026年10月8日—10月22日")
+        expect(office.locator("#excluded-units")).to_contain_text("甲学院教工党支部")
+
+        # The branches' respondent page, previewed: marked, its button off.
+        with office.expect_navigation():
+            office.get_by_role("link", name="预览党支部评议页面").click()
+        expect(office.locator("#preview-banner")).to_contain_text("预览")
+        expect(office.locator("h1")).to_have_text("甲学院学生党支部")
+        expect(
+            office.get_by_role("button", name="提交（预览中不可提交）")
+        ).to_be_disabled()
+        with office.expect_navigation():
+            office.locator("#preview-banner").get_by_role("link", name="返回").click()
         self.assertEqual(
             list(
                 CampaignQuestionnaire.objects.filter(campaign=campaign).values_list(
@@ -214,9 +269,20 @@ class NewRoundBrowserTests(BrowserTestCase):
         expect(office.locator("#explanation")).to_contain_text("生成评议点和二维码")
         with office.expect_navigation():
             office.get_by_role("button", name="确认开启评议（生成二维码）").click()
-        expect(office.locator("ul.messages")).to_contain_text("已更新轮次状态。")
-        for name in ("甲学院学生党支部", "甲学院教工党支部"):
-            expect(office.locator("tbody tr", has_text=name)).to_contain_text("/s/")
+        expect(office.locator("ul.messages")).to_contain_text(
+            "已开启评议，生成了 1 个评议点和二维码。"
+        )
+        expect(office.locator("tbody tr", has_text="甲学院学生党支部")).to_contain_text(
+            "/s/"
+        )
+        expect(office.locator("tbody tr", has_text="甲学院教工党支部")).to_have_count(0)
         campaign.refresh_from_db()
         self.assertEqual(campaign.status, "open")
-        self.assertEqual(campaign.points.count(), 2)
+        self.assertEqual(campaign.points.count(), 1)
+
+        # The posters of all points, from the round page's link.
+        href = office.locator("#posters-link").get_attribute("href")
+        self.assertEqual(href, f"/manage/campaigns/{campaign.pk}/posters.pdf")
+        posters = office.request.get(f"{self.live_server_url}{href}")
+        self.assertEqual(posters.headers["content-type"], "application/pdf")
+        self.assertEqual(posters.body()[:4], b"%PDF")

@@ -5,6 +5,7 @@ import io
 from django.utils import timezone
 
 from questionnaires.models import BallotCode, Campaign, Commitment
+from questionnaires.services import campaign_open
 from tests.base import PersonaTestCase
 
 from .helpers import make_round, point_of
@@ -201,3 +202,106 @@ class PointCountTests(PersonaTestCase):
         )
         item = next(p for p in api if p["id"] == point.pk)
         self.assertEqual((item["ballots_issued"], item["ballots_used"]), (3, 2))
+
+
+class DraftCommitmentTests(PersonaTestCase):
+    """A draft has no points yet: the managers of the units that would take part
+    see it and enter their commitments; no one else, and no unit that does not
+    take part (excluded, or of a kind the round does not evaluate)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.draft = make_round(
+            cls.school,
+            title="春季草稿",
+            open_it=False,
+            kinds={"branch": "wuhao-branch"},
+        )
+        cls.page_url = f"/manage/campaigns/{cls.draft.pk}/"
+
+    def commitments_url(self, campaign, unit) -> str:
+        return f"/manage/campaigns/{campaign.pk}/units/{unit.pk}/commitments/"
+
+    def test_a_manager_sees_the_draft_with_its_commitments_link_only(self):
+        self.login(self.manager_a)
+        self.assertContains(self.client.get("/manage/campaigns/"), "春季草稿")
+        page = self.client.get(self.page_url)
+        self.assertContains(page, "<h1>春季草稿</h1>", html=True)
+        self.assertContains(page, "编辑承诺")
+        self.assertContains(page, self.commitments_url(self.draft, self.branch_a))
+        self.assertNotContains(page, self.commitments_url(self.draft, self.branch_b))
+        for office_only in ("开启评议", "修改轮次设置", "preview-branch", "/edit/"):
+            self.assertNotContains(page, office_only)
+
+    def test_a_reviewer_reads_the_draft_without_editing(self):
+        self.login(self.reviewer)
+        page = self.client.get(self.page_url)
+        self.assertContains(page, "春季草稿")
+        self.assertNotContains(page, "编辑承诺")
+        self.assertNotContains(page, "开启评议")
+
+    def test_a_manager_enters_the_drafts_commitments(self):
+        self.login(self.manager_a)
+        response = self.client.post(
+            self.commitments_url(self.draft, self.branch_a), {"text": "每周公开进度"}
+        )
+        self.assertRedirects(response, self.page_url)
+        self.assertEqual(
+            list(Commitment.objects.values_list("campaign", "unit", "text")),
+            [(self.draft.pk, self.branch_a.pk, "每周公开进度")],
+        )
+
+    def test_a_unit_of_a_kind_the_round_does_not_evaluate_is_refused(self):
+        self.login(self.manager_a)
+        open_round = make_round(
+            self.school, title="支部评议", kinds={"branch": "wuhao-branch"}
+        )
+        for campaign in (self.draft, open_round):
+            for unit in (self.unit_a, self.window_a):
+                url = self.commitments_url(campaign, unit)
+                self.assertEqual(self.client.get(url).status_code, 404, url)
+                self.assertEqual(
+                    self.client.post(url, {"text": "不参加"}).status_code, 404, url
+                )
+        self.assertFalse(Commitment.objects.exists())
+
+    def test_an_excluded_unit_is_refused_and_its_manager_does_not_see_the_draft(self):
+        self.draft.excluded_units.add(self.branch_b)
+        excluded_open = make_round(
+            self.school,
+            title="乙不参加",
+            open_it=False,
+            kinds={"branch": "wuhao-branch"},
+        )
+        excluded_open.excluded_units.add(self.branch_b)
+        campaign_open(campaign=excluded_open)
+        self.login(self.leader)  # even the office enters none for it
+        for campaign in (self.draft, excluded_open):
+            url = self.commitments_url(campaign, self.branch_b)
+            self.assertEqual(self.client.get(url).status_code, 404, url)
+            self.assertEqual(self.client.post(url, {"text": "x"}).status_code, 404)
+        self.assertFalse(Commitment.objects.exists())
+        self.login(self.manager_b)
+        self.assertEqual(self.client.get(self.page_url).status_code, 404)
+        self.assertNotContains(self.client.get("/manage/campaigns/"), "春季草稿")
+        # A-1 still takes part: A's manager still sees it.
+        self.login(self.manager_a)
+        self.assertEqual(self.client.get(self.page_url).status_code, 200)
+
+    def test_a_draft_of_another_organiser_stays_hidden(self):
+        # A's own draft: B's units are not under A, so B's manager never sees it.
+        own = make_round(
+            self.unit_a,
+            title="甲学院草稿",
+            open_it=False,
+            kinds={"branch": "wuhao-branch"},
+        )
+        self.login(self.manager_b)
+        self.assertEqual(
+            self.client.get(f"/manage/campaigns/{own.pk}/").status_code, 404
+        )
+        self.login(self.manager_a)
+        self.assertEqual(
+            self.client.get(f"/manage/campaigns/{own.pk}/").status_code, 200
+        )

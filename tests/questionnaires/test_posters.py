@@ -21,6 +21,7 @@ from questionnaires.posters import (
     MISSING_GLYPH,
     BallotSlip,
     Poster,
+    ballot_sheets_by_unit_pdf,
     ballot_sheets_pdf,
     group_code,
     posters_pdf,
@@ -192,6 +193,19 @@ def test_its_slips_carry_the_grouped_code_and_names_as_text() -> None:
         assert "2026年秋季群众满意度测评" in text
     assert texts[0].count("每张选票仅可使用一次，匿名作答") == 8
     assert texts[1].count("每张选票仅可使用一次，匿名作答") == 1
+
+
+def test_each_units_slips_start_a_sheet_of_their_own() -> None:
+    first, second = slips(3, unit="甲学院学生党支部"), slips(9, unit="乙机关教工党支部")
+    pdf = ballot_sheets_by_unit_pdf([first, second], title="选票")
+    pages = qr_codes(pdf)
+    assert [len(found) for found in pages] == [3, 8, 1]
+    assert {barcode.text for barcode in pages[0]} == {slip.url for slip in first}
+    texts = page_texts(pdf)
+    assert "乙机关教工党支部" not in texts[0]
+    assert "甲学院学生党支部" not in texts[1] + texts[2]
+    with pytest.raises(ValueError):
+        ballot_sheets_by_unit_pdf([[], []])
 
 
 def test_it_prints_an_already_grouped_code_the_same() -> None:

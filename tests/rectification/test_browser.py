@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 from analysis.models import AnalysisRun, Finding
 from analysis.services import campaign_analyze
 from organizations.models import Membership, Unit
-from questionnaires.services import campaign_close
+from questionnaires.services import campaign_close, campaign_publish
 from rectification.models import Evidence, ExtensionRequest, Task, TaskEvent
 from tests.analysis.synthetic import fill
 from tests.base import make_unit, make_user
@@ -134,17 +134,23 @@ class RectificationBrowserTests(BrowserTestCase):
         confirmed = office.locator("#findings tr", has_text=overall.title)
         expect(confirmed).to_contain_text("属实")
 
-        # ... and turns the confirmed one into a task.
-        confirmed.locator("summary", has_text="建立整改任务").click()
-        confirmed.locator("input[name=title]").fill("提升支部服务满意度")
+        # ... and turns the confirmed one into a draft task, on the finding's page.
+        expect(confirmed).to_contain_text("待交办")
+        with office.expect_navigation():
+            confirmed.get_by_role("link", name="建立整改任务").click()
+        form = office.locator("#new-task form")
+        form.get_by_label("整改事项").fill("提升支部服务满意度")
+        form.get_by_label("整改要求和初步措施").fill("调整办公时间")
+        form.locator("[name=responsible_person]").fill("张书记")
         due = timezone.localdate() + timedelta(days=60)
-        confirmed.locator("input[name=due_date]").fill(due.isoformat())
-        self.submit(office, confirmed, "建立")
+        form.get_by_label("完成时限").fill(due.isoformat())
+        self.submit(office, form, "仅建立草稿")
         task = Task.objects.get(finding=overall)
         self.assertEqual(office.url, self.url(f"/manage/tasks/{task.pk}/"))
+        self.assert_message(office, "已建立整改任务（草稿）")
         self.assertEqual(
-            (task.title, task.due_date, task.lead_unit),
-            ("提升支部服务满意度", due, self.branch),
+            (task.title, task.due_date, task.lead_unit, task.requirements),
+            ("提升支部服务满意度", due, self.branch, "调整办公时间"),
         )
         self.assert_state(office, task, "draft")
         expect(office.locator("h1")).to_have_text("提升支部服务满意度")
@@ -218,7 +224,7 @@ class RectificationBrowserTests(BrowserTestCase):
         pending = office.locator(".extension", has_text="寒假期间无法公示")
         pending.locator("input[name=comment]").fill("同意")
         self.submit(office, pending, "批准")
-        self.assert_message(office, "已审批延期申请。")
+        self.assert_message(office, "已批准延期申请。")
         task.refresh_from_db()
         self.assertEqual(task.due_date, later)
         first = ExtensionRequest.objects.get(reason="寒假期间无法公示")
@@ -233,6 +239,7 @@ class RectificationBrowserTests(BrowserTestCase):
         pending = office.locator(".extension", has_text="还需要再延一个月")
         pending.locator("input[name=comment]").fill("期限不再延长")
         self.submit(office, pending, "不批准")
+        self.assert_message(office, "已审批：不批准延期。")
         second = ExtensionRequest.objects.get(reason="还需要再延一个月")
         self.assertEqual(
             (second.status, second.decision_comment), ("rejected", "期限不再延长")
@@ -341,8 +348,14 @@ class RectificationBrowserTests(BrowserTestCase):
         self.assertEqual(overall.status, "confirmed")
 
         confirmed = page.locator("#findings tr", has_text=overall.title)
-        confirmed.locator("summary").click()  # <details> opens without script
-        self.submit(page, confirmed, "建立")
+        with page.expect_navigation():
+            confirmed.get_by_role("link", name="建立整改任务").click()
+        form = page.locator("#new-task form")
+        form.get_by_label("整改要求和初步措施").fill("核实后再定")
+        form.locator("[name=responsible_person]").fill("张书记")
+        due = timezone.localdate() + timedelta(days=30)
+        form.get_by_label("完成时限").fill(due.isoformat())
+        self.submit(page, form, "仅建立草稿")
         task = Task.objects.get(finding=overall)
         self.assertEqual(task.title, overall.title)
 
@@ -355,3 +368,65 @@ class RectificationBrowserTests(BrowserTestCase):
         )
         expect(page.locator("#timeline")).to_contain_text("已在上级专项整改中解决")
         self.assertEqual(page.locator("form.action-form").count(), 0)
+
+    # --- From the ledger's 待交办 row to an assigned task ---------------------------
+
+    def test_a_waiting_problem_becomes_an_assigned_task_on_one_page(self):
+        overall = self.finding(OVERALL)
+        overall.status, overall.verification = "confirmed", "true"
+        overall.save()
+        campaign_publish(campaign=self.baseline)
+        page = self.desktop()
+        self.log_in(page, "office")
+        board = self.url(f"/public/campaigns/{self.baseline.pk}/")
+
+        page.goto(self.url("/manage/ledger/"))
+        expect(page.locator("nav.crumbs")).to_have_text("首页 › 整改台账")
+        expect(page.locator("#filters select[name=state] option").first).to_have_text(
+            "全部"
+        )
+        row = page.locator("#tasks tr.pending", has_text=overall.title)
+        expect(row).to_contain_text("待交办")
+        expect(page.locator("#summary")).to_contain_text("已销号 0 / 共 1 项")
+        with page.expect_navigation():
+            row.get_by_role("link", name="建立整改任务").click()
+
+        # A due date in the past is refused inline, and nothing is created.
+        form = page.locator("#new-task form")
+        form.get_by_label("整改要求和初步措施").fill("延长办公时间；每月公示办理情况")
+        form.locator("[name=responsible_person]").fill("王书记")
+        form.get_by_label("责任领导").fill("李副书记")
+        past = timezone.localdate() - timedelta(days=1)
+        form.get_by_label("完成时限").fill(past.isoformat())
+        self.submit(page, form, "建立并交办")
+        expect(page.locator("#new-task .errorlist")).to_have_text(
+            "完成时限不能早于今天。"
+        )
+        self.assertFalse(Task.objects.filter(finding=overall).exists())
+
+        form = page.locator("#new-task form")
+        expect(form.locator("[name=responsible_person]")).to_have_value("王书记")
+        due = timezone.localdate() + timedelta(days=45)
+        form.get_by_label("完成时限").fill(due.isoformat())
+        form.get_by_label("整改类型").select_option("immediate")
+        self.submit(page, form, "建立并交办")
+        task = Task.objects.get(finding=overall)
+        self.assertEqual(page.url, self.url(f"/manage/tasks/{task.pk}/"))
+        self.assert_message(page, "已建立整改任务并交办给牵头单位。")
+        self.assert_state(page, task, "assigned")
+        self.assertEqual(
+            (task.responsible_person, task.responsible_leader, task.due_date),
+            ("王书记", "李副书记", due),
+        )
+        self.assertEqual(task.task_type, "immediate")
+        expect(page.locator("nav.crumbs")).to_have_text(
+            f"首页 › 整改台账 › 任务 #{task.pk}"
+        )
+        expect(page.locator("#fields")).to_contain_text(
+            "延长办公时间；每月公示办理情况"
+        )
+
+        page.goto(board)
+        expect(page.locator(".board-counts")).to_have_text(
+            "本轮确认问题1项，已交办1项，已销号0项。"
+        )

@@ -135,11 +135,11 @@ class PageTests(PersonaTestCase):
         self.login(self.leader)
         page = self.client.get(INBOX).content.decode()
         self.assertIn("窗口排队时间长", page)
-        self.assertIn("建立整改任务", page)
+        self.assertIn(f"/manage/findings/{self.finding_a.pk}/#new-task", page)
         self.login(self.manager_a)
         page = self.client.get(INBOX).content.decode()
         self.assertNotIn("窗口排队时间长", page)
-        self.assertNotIn("建立整改任务", page)
+        self.assertNotIn("#new-task", page)
         self.assertIn("甲支部满意率偏低", page)
         self.assertNotIn("乙支部", page)
 
@@ -357,14 +357,25 @@ class PageTests(PersonaTestCase):
         self.post(self.leader, url, {"confirm": "on", "verification": "true"})
         self.candidate.refresh_from_db()
         self.assertEqual(self.candidate.status, "confirmed")
+        due = timezone.localdate() + timedelta(days=30)
         response = self.post(
             self.leader,
             f"/manage/findings/{self.candidate.pk}/task/",
-            {"title": "缩短排队时间", "due_date": "2027-05-01"},
+            {
+                "title": "缩短排队时间",
+                "requirements": "增设窗口",
+                "task_type": "deadline",
+                "responsible_person": "王书记",
+                "due_date": due.isoformat(),
+                "then": "draft",
+            },
         )
         task = Task.objects.get(title="缩短排队时间")
         self.assertRedirects(response, task_url(task))
-        self.assertEqual((task.lead_unit, task.state), (self.branch_a, "draft"))
+        self.assertEqual(
+            (task.lead_unit, task.state, task.requirements, task.due_date),
+            (self.branch_a, "draft", "增设窗口", due),
+        )
 
     def test_a_manager_cannot_decide_findings(self):
         url = f"/manage/findings/{self.finding_a.pk}/decide/"

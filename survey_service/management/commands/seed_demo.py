@@ -4,25 +4,26 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from analysis.services import campaign_analyze
 from organizations.demo import DemoLogin, demo_logins, demo_tree_build
 from organizations.models import Unit
 from questionnaires.demo import (
     demo_ballots_for_trying,
-    demo_baseline_close,
-    demo_baseline_publish,
+    demo_past_rounds_close,
     demo_responses_fill,
     demo_rounds_build,
 )
 from questionnaires.models import Campaign, CollectionPoint
+from survey_service.demo import demo_loop_build
 
 
 class Command(BaseCommand):
     help = (
         "Load the demo university: the organisation tree, users (leader, reviewer, one "
-        "manager per 二级党组织), a closed spring round and two open autumn rounds (open "
-        "mode and ballot mode). With --responses, fills and analyses the rounds and "
-        "publishes the spring round's results. Idempotent. Prints the demo logins."
+        "manager per 二级党组织), a spring round and its autumn re-survey (closed), an "
+        "open winter round and an open ballot round. With --responses, fills the "
+        "rounds, analyses and publishes spring, turns its findings into rectification "
+        "tasks in every state and lets the autumn re-survey close one and reopen "
+        "another. Idempotent. Prints the demo logins."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -67,7 +68,8 @@ class Command(BaseCommand):
             rounds = demo_rounds_build()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo university loaded: {Unit.objects.count()} units, 3 rounds."
+                f"Demo university loaded: {Unit.objects.count()} units, "
+                f"{len(rounds.all())} rounds."
             )
         )
         if options["responses"]:
@@ -76,18 +78,13 @@ class Command(BaseCommand):
             )
             for title, count in stored.items():
                 self.stdout.write(f"  {count} responses submitted to {title}")
-        demo_baseline_close(rounds)
+        demo_past_rounds_close(rounds)
         if options["responses"]:
-            # Results to look at straight away: the closed spring round analysed
-            # and published to the units. The autumn rounds are still open, and
-            # open rounds are not analysed (it would show single answers).
-            run = campaign_analyze(campaign=rounds.spring)
-            self.stdout.write(
-                f"  analysed {rounds.spring.title}: "
-                f"{run.results.filter(level='unit', flag='RED').count()} RED units, "
-                f"{rounds.spring.findings.count()} findings"
-            )
-            demo_baseline_publish(rounds)
+            # Results and the rectification loop to look at straight away: the
+            # closed rounds analysed, spring published, its findings turned into
+            # tasks. Open rounds are not analysed (it would show single answers).
+            for line in demo_loop_build(rounds):
+                self.stdout.write(f"  {line}")
         self._print(logins)
         self._print_respondent_url()
         if rounds.ballot.status == "open":
