@@ -160,6 +160,9 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         .with_counts(responses=True)
         .order_by("unit__sort_order", "unit__code")
     )
+    # As the units page lists them: each unit under its parent.
+    place = {unit.pk: i for i, unit in enumerate(tree_order([p.unit for p in points]))}
+    points = sorted(points, key=lambda point: place[point.unit_id])
     actionable = set(scope.actionable_units().values_list("pk", flat=True))
     running = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN)
     waiting = 0

@@ -65,7 +65,8 @@ def _task_groups(user, tasks: QuerySet[Task]) -> dict[str, list[Task]]:
         task.overdue = due_soon and task.due_date < today
         if task.return_reason and task.state == Task.State.IN_PROGRESS:
             groups["returned"].append(task)
-        elif task.actions:
+        elif task.actions and task.state != Task.State.CLOSED:
+            # A closed task may still be reopened, but nothing waits on anyone.
             groups["action"].append(task)
         elif due_soon or task.colour:
             groups["due"].append(task)

@@ -64,6 +64,17 @@ def cn_date(value: dt.date | dt.datetime | None) -> str:
 
 
 @register.filter
+def cn_datetime(value: dt.datetime | None) -> str:
+    """A moment in the site's time zone: "2026年5月15日 14:05"; in English
+    "May 15, 2026 14:05"."""
+    if not value:
+        return DASH
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{cn_date(value)} {date_format(value, 'H:i')}"
+
+
+@register.filter
 def cn_period(
     start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None
 ) -> str:

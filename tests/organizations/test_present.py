@@ -11,7 +11,12 @@ from django.template import Context, Template
 from django.test import SimpleTestCase
 from django.utils import translation
 
-from organizations.templatetags.present import cn_date, cn_period, percent
+from organizations.templatetags.present import (
+    cn_date,
+    cn_datetime,
+    cn_period,
+    percent,
+)
 
 UTC = dt.UTC
 
@@ -63,6 +68,14 @@ class DateTests(SimpleTestCase):
 
     def test_it_shows_a_dash_for_no_date(self):
         self.assertEqual(cn_date(None), "—")
+        self.assertEqual(cn_datetime(None), "—")
+
+    def test_it_writes_a_moment_in_beijing_time(self):
+        moment = dt.datetime(2026, 5, 14, 16, 30, tzinfo=UTC)
+        with translation.override("zh-hans"):
+            self.assertEqual(cn_datetime(moment), "2026年5月15日 00:30")
+        with translation.override("en"):
+            self.assertEqual(cn_datetime(moment), "May 15, 2026 00:30")
 
 
 class PeriodTests(SimpleTestCase):

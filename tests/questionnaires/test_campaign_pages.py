@@ -377,7 +377,7 @@ class RoundPagePresentationTests(PersonaTestCase):
         self.login(self.leader)
         crumbs = (
             '<nav aria-label="breadcrumb" class="crumbs no-print">'
-            '<a href="/manage/">首页</a> › <a href="/manage/campaigns/">评议轮次</a>'
+            '<a href="/manage/">工作台</a> › <a href="/manage/campaigns/">评议轮次</a>'
         )
         for url in (
             f"/manage/campaigns/{self.draft.pk}/",

@@ -4,6 +4,7 @@ import io
 
 from django.utils import timezone
 
+from organizations.models import Unit
 from questionnaires.models import BallotCode, Campaign, Commitment
 from questionnaires.services import campaign_open
 from tests.base import PersonaTestCase
@@ -35,6 +36,25 @@ class CampaignPageTests(PersonaTestCase):
         self.assertContains(page, "甲学院服务窗口")
         self.assertNotContains(page, "乙机关党委")
         self.assertNotContains(page, "结束评议")  # office-only action
+
+    def test_the_points_are_listed_in_tree_order(self):
+        """Each unit under its parent, whatever the sort order says of cousins:
+        here 乙 comes before 甲's branch and window by sort order alone."""
+        Unit.objects.filter(code__in=["A-1", "A-W"]).update(sort_order=9)
+        self.login(self.leader)
+        html = self.client.get(
+            f"/manage/campaigns/{self.campaign.pk}/"
+        ).content.decode()
+        points = html[html.index('id="points"') :]
+        names = [
+            "甲学院党委",
+            "甲学院学生党支部",
+            "甲学院服务窗口",
+            "乙机关党委",
+            "乙机关教工党支部",
+        ]
+        places = [points.index(f"<td>{name} <code>") for name in names]
+        self.assertEqual(places, sorted(places))
 
     def test_the_office_closes_a_round_from_the_page_and_a_manager_cannot(self):
         self.login(self.manager_a)

@@ -232,7 +232,9 @@ class RectificationBrowserTests(BrowserTestCase):
         expect(
             office.locator(".extension", has_text="寒假期间无法公示")
         ).to_contain_text("已批准")
-        expect(office.locator(".toolbar")).to_contain_text(later.isoformat())
+        expect(office.locator(".toolbar")).to_contain_text(
+            f"{later.year}年{later.month}月{later.day}日"
+        )
 
         self.request_extension(manager, task, latest, "还需要再延一个月")
         self.open_task(office, task)
@@ -289,7 +291,9 @@ class RectificationBrowserTests(BrowserTestCase):
         self.act(office, task, "close", "销号", comment="回访测评已改善")
         self.assert_state(office, task, "closed")
         self.assertIsNotNone(task.closed_at)
-        expect(office.locator("#fields")).to_contain_text(task.lookback_on.isoformat())
+        expect(office.locator("#fields")).to_contain_text(
+            f"{task.lookback_on.year}年{task.lookback_on.month}月{task.lookback_on.day}日"
+        )
 
         # The 回头看 finds it slipping back: the office reopens it.
         self.act(office, task, "reopen", "重新整改", comment="回头看发现问题反弹")
@@ -381,7 +385,7 @@ class RectificationBrowserTests(BrowserTestCase):
         board = self.url(f"/public/campaigns/{self.baseline.pk}/")
 
         page.goto(self.url("/manage/ledger/"))
-        expect(page.locator("nav.crumbs")).to_have_text("首页 › 整改台账")
+        expect(page.locator("nav.crumbs")).to_have_text("工作台 › 整改台账")
         expect(page.locator("#filters select[name=state] option").first).to_have_text(
             "全部"
         )
@@ -420,7 +424,7 @@ class RectificationBrowserTests(BrowserTestCase):
         )
         self.assertEqual(task.task_type, "immediate")
         expect(page.locator("nav.crumbs")).to_have_text(
-            f"首页 › 整改台账 › 任务 #{task.pk}"
+            f"工作台 › 整改台账 › 任务 #{task.pk}"
         )
         expect(page.locator("#fields")).to_contain_text(
             "延长办公时间；每月公示办理情况"

@@ -168,6 +168,16 @@ class PageTests(PersonaTestCase):
         self.assertContains(response, "缺少佐证照片")
         self.assertContains(response, "duban-red")
 
+    def test_a_closed_task_waits_on_nobody(self):
+        closed = self.make_task(self.finding_a, "已销号的任务", state="closed")
+        self.login(self.leader)
+        groups = self.client.get(INBOX).context["groups"]
+        self.assertIn(
+            "reopen", [a for t in groups["other"] if t == closed for a in t.actions]
+        )
+        self.assertNotIn(closed, groups["action"])
+        self.assertIn(closed, groups["other"])
+
     def test_manager_a_cannot_touch_b_s_task(self):
         self.task_b.state = "in_progress"
         self.task_b.save()
