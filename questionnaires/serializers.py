@@ -345,4 +345,15 @@ class CommitmentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"campaign": [_("轮次已结束，承诺不能再修改。")]}
             )
+        # As on the page (questionnaires.views.commitments_edit): only a unit taking
+        # part in the round may promise anything for it.
+        unit = attrs.get("unit") or getattr(self.instance, "unit", None)
+        if (
+            campaign is not None
+            and unit is not None
+            and not campaign.participants().filter(pk=unit.pk).exists()
+        ):
+            raise serializers.ValidationError(
+                {"unit": [_("该单位不参加本轮评议，不能为其填写承诺。")]}
+            )
         return attrs

@@ -263,6 +263,68 @@ class CommitmentApiTests(PersonaTestCase):
         )
         self.assertEqual(response.status_code, 400)
 
+    def test_a_unit_not_taking_part_in_the_round_is_refused(self):
+        # As on the page: a kind the round does not evaluate, and an excluded unit
+        # (in a draft and once open), get no commitments, not even from the office.
+        branches_only = make_round(
+            self.school, title="支部评议", kinds={"branch": "wuhao-branch"}
+        )
+        draft = make_round(self.school, title="春季草稿", open_it=False)
+        draft.excluded_units.add(self.branch_b)
+        excluded_open = make_round(
+            self.school,
+            title="乙不参加",
+            open_it=False,
+            kinds={"branch": "wuhao-branch"},
+        )
+        excluded_open.excluded_units.add(self.branch_b)
+        campaign_open(campaign=excluded_open)
+        refused = [
+            (self.manager_a, branches_only, self.window_a),
+            (self.manager_a, branches_only, self.unit_a),
+            (self.manager_b, draft, self.branch_b),
+            (self.leader, excluded_open, self.branch_b),
+        ]
+        for user, campaign, unit in refused:
+            response = self.api(user).post(
+                self.URL,
+                {"campaign": campaign.pk, "unit": unit.pk, "text": "不参加"},
+                format="json",
+            )
+            self.assertEqual(response.status_code, 400, (campaign.title, unit.code))
+            self.assertEqual(
+                response.json()["errors"]["unit"],
+                ["该单位不参加本轮评议，不能为其填写承诺。"],
+            )
+        self.assertFalse(Commitment.objects.exists())
+        # A unit that takes part still may, in the draft and in the open round.
+        for campaign, unit in ((draft, self.branch_a), (branches_only, self.branch_a)):
+            response = self.api(self.manager_a).post(
+                self.URL,
+                {"campaign": campaign.pk, "unit": unit.pk, "text": "参加"},
+                format="json",
+            )
+            self.assertEqual(response.status_code, 201, response.content)
+
+    def test_a_commitment_cannot_be_moved_to_a_unit_not_taking_part(self):
+        branches_only = make_round(
+            self.school, title="支部评议", kinds={"branch": "wuhao-branch"}
+        )
+        mine = Commitment.objects.create(
+            campaign=branches_only, unit=self.branch_a, text="支部的承诺"
+        )
+        response = self.api(self.manager_a).patch(
+            f"{self.URL}{mine.pk}/", {"unit": self.unit_a.pk}, format="json"
+        )
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertIn("unit", response.json()["errors"])
+        mine.refresh_from_db()
+        self.assertEqual(mine.unit, self.branch_a)
+        response = self.api(self.manager_a).patch(
+            f"{self.URL}{mine.pk}/", {"text": "改过的承诺"}, format="json"
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+
 
 class ScaleApiTests(PersonaTestCase):
     URL = "/api/v1/scales/"

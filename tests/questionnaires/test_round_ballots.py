@@ -58,7 +58,9 @@ class RoundBallotsTests(PersonaTestCase):
         self.assertContains(form, 'value="30"')  # the round-wide default
         self.assertContains(form, self.branch_a.name)
         self.assertContains(form, self.branch_b.code)
-        self.assertContains(form, "<a href=\"/manage/campaigns/\">评议轮次</a> ›")  # breadcrumbs
+        self.assertContains(
+            form, '<a href="/manage/campaigns/">评议轮次</a> ›'
+        )  # breadcrumbs
 
     def test_the_office_issues_every_points_ballots_in_one_pdf(self):
         self.login(self.leader)
