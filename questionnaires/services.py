@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +17,13 @@ from organizations.models import Unit
 
 from . import ballots, pool
 from .bursts import record_submission
-from .forms_spec import NONCE_PATTERN, AnswerErrors, form_spec, validate_answers
+from .forms_spec import (
+    NONCE_PATTERN,
+    AnswerErrors,
+    FormSpec,
+    form_spec,
+    validate_answers,
+)
 from .models import (
     BallotCode,
     Campaign,
@@ -367,6 +373,66 @@ def point_state(point: CollectionPoint, now: datetime | None = None) -> str:
     return "closed"
 
 
+ACCEPT_ATTEMPTS = 3
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _transient(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
+def _accept(
+    *,
+    point: CollectionPoint,
+    spec: FormSpec,
+    clean: Any,
+    nonce: str,
+    ballot_code: str | None,
+    client_address: str,
+    now: datetime,
+) -> SubmitOutcome | None:
+    """response_submit's one transaction: the nonce, the ballot, the pool. None
+    when it stored the submission; an outcome when it stored nothing."""
+    local = timezone.localtime(now)
+    ballot_mode = ballot_code is not None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SubmissionNonce.objects.create(nonce=nonce, seen_on=local.date())
+        except IntegrityError:
+            release_submission(point.pk, client_address)  # a double tap: nothing new
+            return SubmitOutcome(stored=False)
+        if ballot_mode:
+            used = BallotCode.objects.filter(
+                point=point,
+                code_hash=ballots.code_hash(ballot_code),
+                used_on__isnull=True,
+            ).update(used_on=local.date())
+            if used != 1:
+                known = BallotCode.objects.filter(
+                    point=point, code_hash=ballots.code_hash(ballot_code)
+                ).exists()
+                # Raising inside the atomic block rolls the nonce back as well.
+                release_submission(point.pk, client_address)
+                raise SubmissionRefused(
+                    _("该选票码已使用。") if known else _("选票码无效。"),
+                    code="ballot_used" if known else "ballot_unknown",
+                )
+        # Sealed in the pool, not yet a Response: see questionnaires.pool.
+        pool.pool_add(
+            point=point, spec=spec, submission=pool.submission_of(spec, clean, now)
+        )
+        # Asked again now that the pending row holds its point's key: a close that
+        # committed meanwhile has written out (or is waiting to write out) the pool,
+        # and a submission joining it afterwards would wait there alone.
+        if not Campaign.objects.filter(
+            pk=point.campaign_id, status=Campaign.Status.OPEN
+        ).exists():
+            release_submission(point.pk, client_address)
+            raise SubmissionRefused(_("本轮评议已结束。"), code="closed")
+    return None
+
+
 def response_submit(
     *,
     point: CollectionPoint,
@@ -423,44 +489,34 @@ def response_submit(
     local = timezone.localtime(now)
     if not take_submission(point.pk, client_address):
         raise SubmissionRefused(_("提交过于频繁，请稍后再试。"), code="rate_limited")
-    with transaction.atomic():
+    # Two submissions and a batch being written can take the point's row locks
+    # in opposite orders (a foreign key's KEY SHARE, the flush's FOR UPDATE); the
+    # database then aborts one transaction, which stored nothing: try it again.
+    for attempt in range(ACCEPT_ATTEMPTS):
         try:
-            with transaction.atomic():
-                SubmissionNonce.objects.create(nonce=nonce, seen_on=local.date())
-        except IntegrityError:
-            release_submission(point.pk, client_address)  # a double tap: nothing new
-            return SubmitOutcome(stored=False)
-        if ballot_mode:
-            used = BallotCode.objects.filter(
+            refused = _accept(
                 point=point,
-                code_hash=ballots.code_hash(ballot_code),
-                used_on__isnull=True,
-            ).update(used_on=local.date())
-            if used != 1:
-                known = BallotCode.objects.filter(
-                    point=point, code_hash=ballots.code_hash(ballot_code)
-                ).exists()
-                # Raising inside the atomic block rolls the nonce back as well.
+                spec=spec,
+                clean=clean,
+                nonce=nonce,
+                ballot_code=ballot_code,
+                client_address=client_address,
+                now=now,
+            )
+            break
+        except OperationalError as exc:
+            if attempt + 1 == ACCEPT_ATTEMPTS or not _transient(exc):
                 release_submission(point.pk, client_address)
-                raise SubmissionRefused(
-                    _("该选票码已使用。") if known else _("选票码无效。"),
-                    code="ballot_used" if known else "ballot_unknown",
-                )
-        # Sealed in the pool, not yet a Response: see questionnaires.pool.
-        pool.pool_add(
-            point=point, spec=spec, submission=pool.submission_of(spec, clean, now)
-        )
-        # Asked again now that the pending row holds its point's key: a close that
-        # committed meanwhile has written out (or is waiting to write out) the pool,
-        # and a submission joining it afterwards would wait there alone.
-        if not Campaign.objects.filter(
-            pk=point.campaign_id, status=Campaign.Status.OPEN
-        ).exists():
-            release_submission(point.pk, client_address)
-            raise SubmissionRefused(_("本轮评议已结束。"), code="closed")
+                raise
+    if refused is not None:
+        return refused
     pool.pool_flush_due(point_id=point.pk)
     if record_submission(point.pk, now):
-        CollectionPoint.objects.filter(pk=point.pk).update(burst_on=local.date())
+        # Once a day: a burst goes on for minutes, and every UPDATE of the point's
+        # row waits for a batch being written.
+        CollectionPoint.objects.filter(pk=point.pk).exclude(
+            burst_on=local.date()
+        ).update(burst_on=local.date())
     return SubmitOutcome(stored=True)
 
 

@@ -112,3 +112,27 @@ def file_responses(json: Any = None) -> dict[Any, Any]:
     if json is not None:
         responses[(200, "application/json")] = json
     return responses
+
+
+# Query parameters a view reads itself (not through django-filter): these refuse
+# an empty value with 400, as their schema's enum says.
+NOT_FILTERS = frozenset({"filetype", "level"})
+
+
+def empty_query_choices(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A drf-spectacular post-processing hook: an empty choice filter
+    (``?target_kind=``) means "all", as a form's 全部 sends it, and django-filter
+    answers it so; the schema says so instead of promising a refusal."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                enum = schema.get("enum")
+                if parameter.get("name") in NOT_FILTERS:
+                    continue
+                if parameter.get("in") == "query" and enum and "" not in enum:
+                    if all(isinstance(value, str) for value in enum):
+                        schema["enum"] = [*enum, ""]
+    return result

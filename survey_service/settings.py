@@ -574,6 +574,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default hook first (named enums), then an empty choice filter is "all".
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "survey_service.openapi.empty_query_choices",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UnitKindEnum": "organizations.models.Unit.Kind",
         "QuestionKindEnum": "questionnaires.models.Question.Kind",

@@ -90,3 +90,19 @@ def test_flatten_errors_names_nested_fields_by_path():
         "nonce": ["必填"],
     }
     assert flatten_errors(["整体错误"]) == {"non_field_errors": ["整体错误"]}
+
+    def test_an_empty_choice_filter_means_all_and_the_schema_says_so(self):
+        client = self.api(self.leader)
+        everything = client.get("/api/v1/questionnaires/").json()["count"]
+        self.assertGreater(everything, 1)
+        empty = client.get("/api/v1/questionnaires/?target_kind=")
+        self.assertEqual(empty.status_code, 200)
+        self.assertEqual(empty.json()["count"], everything)
+        schema = client.get("/api/schema/?format=json").json()
+        (parameter,) = [
+            p
+            for p in schema["paths"]["/api/v1/questionnaires/"]["get"]["parameters"]
+            if p["name"] == "target_kind"
+        ]
+        self.assertIn("", parameter["schema"]["enum"])
+        self.assertIn("branch", parameter["schema"]["enum"])
