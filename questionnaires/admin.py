@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from organizations.access import scope_for
 from organizations.admin import UnitScopedAdmin
 
-from .access import FINISHED, baseline_refusal
+from .access import baseline_refusal
 from .models import (
     Answer,
     BallotCode,
@@ -30,6 +30,7 @@ from .models import (
     ScaleLevel,
     SubmissionNonce,
 )
+from .round_settings import baseline_options
 
 
 class OfficeOnlyAdmin(admin.ModelAdmin):
@@ -122,10 +123,8 @@ class CampaignAdmin(UnitScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "baseline":
-            # Only rounds that may be a baseline: finished, and this office's.
-            kwargs["queryset"] = Campaign.objects.administered_by(
-                scope_for(request.user)
-            ).filter(status__in=FINISHED)
+            # Only rounds that may be a baseline, as the round pages offer them.
+            kwargs["queryset"] = baseline_options(scope_for(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
