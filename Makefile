@@ -14,7 +14,7 @@ LOCAL_SECRET ?= .local-secret
 DEMO_RESPONSES ?= 500
 comma := ,
 
-.PHONY: run test serve lint format migrate demo clean screenshots
+.PHONY: run test serve lint format migrate demo clean screenshots bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -68,6 +68,33 @@ screenshots: export SECRET_KEY ?= test-only-secret-key-not-for-any-server
 screenshots: $(VENV)/.dev-installed
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q \
 		tests/questionnaires/test_respond_browser.py -k WithJavaScript
+
+## bench: the benchmarks of bench/, one table (quick, under 5 minutes); FULL=1 for the issue's sizes and docs/benchmarks.md
+# PostgreSQL and Redis on loopback are started as .ci/run starts them; wrk is
+# installed when missing. BENCH_ARGS passes more, e.g. BENCH_ARGS="--only http --write".
+FULL ?=
+BENCH_ARGS ?=
+bench: $(VENV)/.dev-installed
+	@if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+	  echo "PostgreSQL is down; starting it"; \
+	  pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | head -n 1)" main start || true; \
+	  for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && break; sleep 1; done; \
+	fi; \
+	pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null \
+	  || { echo "PostgreSQL at 127.0.0.1:5432 cannot be reached" >&2; exit 1; }
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  echo "Redis is down; starting it"; \
+	  mkdir -p /var/lib/redis /var/log/redis; \
+	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+	    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log; \
+	  for _ in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; \
+	fi; \
+	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 \
+	  || { echo "Redis at 127.0.0.1:6379 cannot be reached" >&2; exit 1; }
+	@command -v wrk >/dev/null || { \
+	  echo "wrk is missing; installing it"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q wrk; }
+	$(BIN)/python -m bench $(if $(filter 1 yes true,$(FULL)),--full) $(BENCH_ARGS)
 
 ## serve: production serving with gunicorn (needs SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, …)
 serve: $(VENV)/.runtime-installed
