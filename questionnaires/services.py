@@ -292,24 +292,33 @@ def campaign_publish(*, campaign: Campaign) -> Campaign:
 # --- Ballots --------------------------------------------------------------------
 
 
-def ballots_issue(*, point: CollectionPoint, count: int) -> list[str]:
-    """Create ``count`` single-use codes for a point; returns the plain codes.
+def ballots_issue(
+    *, point: CollectionPoint, count: int, limit: int = ballots.MAX_PER_REQUEST
+) -> list[str]:
+    """Create ``count`` (1 to ``limit``) single-use codes for a point; returns
+    the plain codes.
 
     Only keyed hashes are stored: the returned codes exist nowhere else, so the
-    caller prints them (questionnaires.posters.ballot_sheets_pdf) and drops them.
+    caller prints them (questionnaires.posters.ballot_sheets_pdf) and drops them,
+    in the same transaction, so that codes exist only if their PDF was written.
+    ``limit``: ``ballots.MAX_PER_COMMAND`` for the issue_ballots command.
     """
     if point.campaign.access_mode != Campaign.AccessMode.BALLOT:
         raise ServiceError(_("该轮次不是一人一票方式，无需选票码。"))
     if point.campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.OPEN):
         raise StateError(_("轮次已结束，不能再发放选票。"))
-    if not 1 <= count <= 20000:
-        raise ServiceError(_("一次发放 1 到 20000 张。"))
+    if not 1 <= count <= limit:
+        raise ServiceError(_("一次发放 1 到 %(max)s 张。") % {"max": limit})
     codes = [ballots.new_code() for _ in range(count)]
     today = timezone.localdate()
-    BallotCode.objects.bulk_create(
-        BallotCode(point=point, code_hash=ballots.code_hash(code), issued_on=today)
-        for code in codes
-    )
+    with transaction.atomic():
+        # In batches: bulk_create makes a list of all the rows it is given.
+        for start in range(0, count, 5000):
+            batch = codes[start : start + 5000]
+            BallotCode.objects.bulk_create(
+                BallotCode(point=point, code_hash=digest, issued_on=today)
+                for digest in ballots.code_hashes(batch)
+            )
     return codes
 
 
