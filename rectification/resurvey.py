@@ -8,7 +8,6 @@ the task; IMPROVED lets the office close it. The figures go into the event.
 
 from __future__ import annotations
 
-import numpy as np
 from django.db import transaction
 
 from analysis import stats
@@ -16,23 +15,54 @@ from analysis.models import AnalysisRun, Result
 
 from .models import Task, TaskEvent
 
-# Few tasks at a time: the exact, more powerful Boschloo test is affordable here.
+# The exact, more powerful Boschloo test: bounded work per task (about 0.02 s at
+# 500 answers a side; beyond stats.BOSCHLOO_MAX_TABLES tables it is Fisher's).
 TEST_METHOD = "boschloo"
+
+
+def _row_key(task: Task) -> tuple[str, int, str]:
+    finding = task.finding
+    level = Result.Level.DIMENSION if finding.dimension_code else Result.Level.UNIT
+    return level, finding.unit_id, finding.dimension_code
 
 
 def result_row(run: AnalysisRun | None, task: Task) -> Result | None:
     """The row of ``run`` for the unit (and dimension) of the task's finding."""
     if run is None:
         return None
-    finding = task.finding
-    level = Result.Level.DIMENSION if finding.dimension_code else Result.Level.UNIT
+    level, unit_id, dimension_code = _row_key(task)
     return run.results.filter(
-        level=level, unit_id=finding.unit_id, dimension_code=finding.dimension_code
+        level=level, unit_id=unit_id, dimension_code=dimension_code
     ).first()
 
 
+def _result_rows(
+    run: AnalysisRun | None, tasks: list[Task]
+) -> dict[tuple[str, int, str], Result]:
+    """:func:`result_row` for every task at once, in one query."""
+    if run is None or not tasks:
+        return {}
+    rows: dict[tuple[str, int, str], Result] = {}
+    found = run.results.filter(
+        level__in=[Result.Level.UNIT, Result.Level.DIMENSION],
+        unit_id__in={task.finding.unit_id for task in tasks},
+    ).order_by("pk")
+    for row in found:
+        rows.setdefault((row.level, row.unit_id, row.dimension_code), row)
+    return rows
+
+
+def _counts(row: Result | None) -> tuple[int, int]:
+    return (row.n_satisfied, row.n_valid) if row else (0, 0)
+
+
 def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
-    """Give a verdict to every task awaiting the re-survey that ``run`` provides."""
+    """Give a verdict to every task awaiting the re-survey that ``run`` provides.
+
+    Each verdict is computed once: its one exact test gives both the verdict and
+    the p-value in the figures, and a task whose figures already come from this
+    round, with the same counts and rules, is not tested again when the round is
+    analysed again."""
     campaign = run.campaign
     if campaign.baseline_id is None:
         return []
@@ -41,29 +71,49 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
         .order_by("-created_at", "-id")
         .first()
     )
-    tasks = Task.objects.filter(
-        state=Task.State.AWAITING_RESURVEY, finding__campaign_id=campaign.baseline_id
-    ).select_related("finding")
+    tasks = list(
+        Task.objects.filter(
+            state=Task.State.AWAITING_RESURVEY,
+            finding__campaign_id=campaign.baseline_id,
+        ).select_related("finding")
+    )
+    before_rows = _result_rows(baseline_run, tasks)
+    after_rows = _result_rows(run, tasks)
+    target = float(campaign.target)
+    min_n = campaign.min_flag_size
     decided = []
     for task in tasks:
-        before, after = result_row(baseline_run, task), result_row(run, task)
-        k0, n0 = (before.n_satisfied, before.n_valid) if before else (0, 0)
-        k1, n1 = (after.n_satisfied, after.n_valid) if after else (0, 0)
+        k0, n0 = _counts(before_rows.get(_row_key(task)))
+        k1, n1 = _counts(after_rows.get(_row_key(task)))
+        test = (
+            str(stats.improvement_method(n0, n1, TEST_METHOD))
+            if n0 and n1
+            else TEST_METHOD
+        )
+        stored = task.resurvey_figures
+        if (
+            stored.get("round") == campaign.pk
+            and stored.get("before", {}).get("n_valid") == n0
+            and stored.get("before", {}).get("n_satisfied") == k0
+            and stored.get("after", {}).get("n_valid") == n1
+            and stored.get("after", {}).get("n_satisfied") == k1
+            and stored.get("target") == target
+            and stored.get("min_n") == min_n
+            and stored.get("test") == test
+            and task.resurvey_verdict == stored.get("verdict")
+        ):
+            continue  # decided from these very counts already: nothing new
+        p = (
+            float(stats.improvement_test(k0, n0, k1, n1, method=TEST_METHOD))
+            if n0 and n1
+            else float("nan")
+        )
         verdict = str(
             stats.improvement_verdict(
-                np.array([k0]),
-                np.array([n0]),
-                np.array([k1]),
-                np.array([n1]),
-                float(campaign.target),
-                method=TEST_METHOD,
-                min_n=campaign.min_flag_size,
-            )[0]
+                k0, n0, k1, n1, target, method=TEST_METHOD, min_n=min_n, p_value=p
+            )
         )
-        if (
-            task.resurvey_figures.get("round") == campaign.pk
-            and task.resurvey_verdict == verdict
-        ):
+        if stored.get("round") == campaign.pk and task.resurvey_verdict == verdict:
             continue  # this round already said so: a re-run decides nothing new
         figures = {
             "round": campaign.pk,
@@ -78,21 +128,15 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
                 "n_satisfied": k1,
                 "rate": k1 / n1 if n1 else None,
             },
-            "target": float(campaign.target),
-            "test": TEST_METHOD,
+            "target": target,
+            "min_n": min_n,
+            "test": test,
             "verdict": verdict,
         }
         if n0 and n1:
-            p = stats.improvement_test(
-                np.array([k0]),
-                np.array([n0]),
-                np.array([k1]),
-                np.array([n1]),
-                method=TEST_METHOD,
-            )
             diff, low, high = stats.newcombe_difference_interval(k1, n1, k0, n0)
             figures.update(
-                p_improved=float(p[0]),
+                p_improved=p,
                 diff=float(diff),
                 diff_ci=[float(low), float(high)],
             )

@@ -17,9 +17,12 @@ is 0.
 """
 
 from .change import (
+    BOSCHLOO_MAX_TABLES,
     MannWhitney,
     Verdict,
+    boschloo_greater,
     cohens_h,
+    improvement_method,
     improvement_test,
     improvement_verdict,
     mann_whitney,
@@ -45,6 +48,7 @@ from .ranking import ShrinkageFit, beta_binomial_shrinkage, funnel_limits
 from .rates import LevelInfo, Rates, bootstrap_score_interval, rates
 
 __all__ = [
+    "BOSCHLOO_MAX_TABLES",
     "Flag",
     "LevelInfo",
     "MannWhitney",
@@ -55,6 +59,7 @@ __all__ = [
     "assess_units",
     "benjamini_hochberg",
     "beta_binomial_shrinkage",
+    "boschloo_greater",
     "bootstrap_score_interval",
     "clopper_pearson_interval",
     "cohens_h",
@@ -62,6 +67,7 @@ __all__ = [
     "exact_lower_bound",
     "flag_colours",
     "funnel_limits",
+    "improvement_method",
     "improvement_test",
     "improvement_verdict",
     "jeffreys_prob_below",

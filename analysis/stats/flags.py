@@ -107,9 +107,32 @@ def flag_colours(
     """
     target = check_probability(target, "target", open_interval=False)
     k_arr, n_arr = as_counts(k, n)
+    return _colours(
+        k_arr,
+        n_arr,
+        target,
+        q,
+        exact_lower_bound(k_arr, n_arr, confidence),
+        min_n=min_n,
+        red_margin=red_margin,
+        q_threshold=q_threshold,
+    )
+
+
+def _colours(
+    k_arr: FloatArray,
+    n_arr: FloatArray,
+    target: float,
+    q: ArrayLike,
+    lower: FloatArray,
+    *,
+    min_n: int,
+    red_margin: float,
+    q_threshold: float,
+) -> NDArray[np.str_]:
+    """:func:`flag_colours` on checked counts and their exact lower bounds."""
     q_arr = np.broadcast_to(np.asarray(q, dtype=np.float64), k_arr.shape)
     rate = proportion(k_arr, n_arr)
-    lower = exact_lower_bound(k_arr, n_arr, confidence)
     enough = n_arr >= min_n
     red = (
         enough & (q_arr <= q_threshold) & (rate <= target - red_margin + RATE_TOLERANCE)
@@ -157,25 +180,28 @@ def assess_units(
     """
     k_arr, n_arr = as_counts(k, n)
     p_value = test_against_target(k_arr, n_arr, target)
+    target = check_probability(target, "target", open_interval=False)
     eligible_p = np.where(n_arr >= min_n, p_value, np.nan)
     q_value = benjamini_hochberg(eligible_p)
     wilson_low, wilson_high = wilson_interval(k_arr, n_arr, confidence)
+    # One bound for both the figure and the GREEN_CONFIRMED rule.
+    exact_lower = exact_lower_bound(k_arr, n_arr, confidence)
     return UnitAssessment(
         rate=proportion(k_arr, n_arr),
         wilson_low=wilson_low,
         wilson_high=wilson_high,
-        exact_lower=exact_lower_bound(k_arr, n_arr, confidence),
+        exact_lower=exact_lower,
         p_value=p_value,
         q_value=q_value,
-        flag=flag_colours(
+        flag=_colours(
             k_arr,
             n_arr,
             target,
             q_value,
+            exact_lower,
             min_n=min_n,
             red_margin=red_margin,
             q_threshold=q_threshold,
-            confidence=confidence,
         ),
         prob_below_target=jeffreys_prob_below(k_arr, n_arr, target),
     )

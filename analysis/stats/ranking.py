@@ -14,8 +14,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize
-from scipy.special import digamma, expit, logit
-from scipy.stats import betabinom, binom
+from scipy.special import betaln, digamma, expit, logit
+from scipy.stats import binom
 
 from ._arrays import FloatArray, as_counts, check_probability, proportion
 
@@ -48,20 +48,52 @@ class ShrinkageFit:
     status: ShrinkageStatus
 
 
+def _log_choose(k: FloatArray, n: FloatArray) -> FloatArray:
+    """log C(n, k) written as scipy's ``betabinom._logpmf`` writes it."""
+    return -np.log(n + 1) - betaln(n - k + 1, k + 1)
+
+
 def _negative_log_likelihood(
-    theta: FloatArray, k: FloatArray, n: FloatArray, weight: FloatArray
+    theta: FloatArray,
+    k: FloatArray,
+    n: FloatArray,
+    weight: FloatArray,
+    log_choose: FloatArray,
 ) -> tuple[float, FloatArray]:
-    """−log L and its gradient in θ = (logit μ, log M), α = μM, β = (1 − μ)M."""
+    """−log L and its gradient in θ = (logit μ, log M), α = μM, β = (1 − μ)M.
+
+    The log-likelihood is ``betabinom.logpmf(k, n, α, β)`` term for term (the
+    same operations in the same order, so the same floating-point numbers), with
+    its constant ``log C(n, k)`` computed once instead of at every step.
+    """
     mu = expit(theta[0])
     m = np.exp(theta[1])
     a, b = mu * m, (1 - mu) * m
-    log_lik = np.sum(weight * betabinom.logpmf(k, n, a, b))
+    log_pmf = log_choose + betaln(k + a, n - k + b) - betaln(a, b)
+    log_lik = np.sum(weight * log_pmf)
     common = digamma(m) - digamma(n + m)
     d_a = np.sum(weight * (digamma(k + a) - digamma(a) + common))
     d_b = np.sum(weight * (digamma(n - k + b) - digamma(b) + common))
     d_logit_mu = m * mu * (1 - mu) * (d_a - d_b)
     d_log_m = a * d_a + b * d_b
     return -float(log_lik), -np.array([d_logit_mu, d_log_m])
+
+
+def _distinct_pairs(
+    k: FloatArray, n: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The distinct (k, n) pairs, sorted as ``np.unique(axis=0)`` sorts the rows
+    ``[k, n]``, and how often each occurs. One integer key per pair sorts the
+    same way and is several times faster than unique rows."""
+    base = int(n.max()) + 1
+    keys, counts = np.unique(
+        k.astype(np.int64) * base + n.astype(np.int64), return_counts=True
+    )
+    return (
+        (keys // base).astype(np.float64),
+        (keys % base).astype(np.float64),
+        counts.astype(np.float64),
+    )
 
 
 def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
@@ -91,10 +123,7 @@ def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
     # Units with the same (k, n) contribute identical terms: fit on the
     # distinct pairs, weighted, which makes 10,000 units cost what a few
     # hundred do.
-    pairs, weight = np.unique(
-        np.stack([k_used, n_used], axis=1), axis=0, return_counts=True
-    )
-    k_fit, n_fit, weight = pairs[:, 0], pairs[:, 1], weight.astype(np.float64)
+    k_fit, n_fit, weight = _distinct_pairs(k_used, n_used)
 
     # Start from the method of moments: the spread of the rates beyond
     # binomial noise estimates the intra-unit correlation ρ = 1 / (1 + M).
@@ -106,7 +135,7 @@ def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
     result = minimize(
         _negative_log_likelihood,
         start,
-        args=(k_fit, n_fit, weight),
+        args=(k_fit, n_fit, weight, _log_choose(k_fit, n_fit)),
         jac=True,
         method="L-BFGS-B",
         bounds=[_LOGIT_MU_BOUNDS, _LOG_M_BOUNDS],
@@ -157,13 +186,18 @@ def funnel_limits(
     target = check_probability(target, "target", open_interval=True)
     n_arr = np.asarray(n, dtype=np.float64)
     _, n_arr = as_counts(np.zeros_like(n_arr), n_arr)
+    # The limits depend on n alone: compute them once per distinct n (a few
+    # hundred among 10,000 units) and spread them back.
+    sizes, where = np.unique(n_arr, return_inverse=True)
+    where = where.ravel()
     limits: dict[float, tuple[FloatArray, FloatArray]] = {}
     for level in levels:
         level = check_probability(level, "level", open_interval=True)
         bounds = []
         for prob in ((1 - level) / 2, (1 + level) / 2):
-            count = _interpolated_quantile(prob, n_arr, target)
-            limit = np.clip(proportion(count, n_arr), 0.0, 1.0)
-            bounds.append(np.where(n_arr > 0, limit, np.nan))
+            count = _interpolated_quantile(prob, sizes, target)
+            limit = np.clip(proportion(count, sizes), 0.0, 1.0)
+            limit = np.where(sizes > 0, limit, np.nan)
+            bounds.append(limit[where].reshape(n_arr.shape))
         limits[level] = (bounds[0], bounds[1])
     return limits
