@@ -1,95 +1,144 @@
-"""Questionnaire and response quality in SQL aggregates (METHODS.md §5).
+"""Questionnaire and response quality from the round's answer patterns (METHODS.md §5).
 
-Cronbach's α per dimension from sums and sums of squares over complete cases, and
-straight-lining counts per point — both without loading answers into Python, so a
-round of a million responses stays in bounded memory.
+Cronbach's α of every dimension of every questionnaire version of a round, and the
+straight-lining count of every point, come from the same pass over the answers as
+the level counts (:func:`analysis.aggregate.answer_patterns`): one row per
+distinct (point, answer pattern) with its number of responses, unpacked here with
+numpy. Nothing is loaded per answer or per response, and no query runs per
+dimension.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
-from django.db.models import Count, F, FloatField, Sum
-from django.db.models.functions import Cast
+import numpy as np
 
-from questionnaires.models import Answer, CollectionPoint, Question
+from .aggregate import AnswerPatterns, PatternItem, answer_patterns
 
 STRAIGHT_LINING_MIN_ITEMS = 8
 
 
-def _variance(n: float, total: float, squares: float) -> float | None:
-    if n < 2:
-        return None
-    return (squares - total * total / n) / (n - 1)
+@dataclass
+class RoundQuality:
+    """α per (questionnaire version id, dimension code); straight-liners per point."""
+
+    alphas: dict[tuple[int, str], dict[str, object]]
+    straight_lining: dict[int, int]
+    versions: dict[int, tuple[str, int]]  # questionnaire id -> (key, version)
+
+    def alpha_key(self, questionnaire_id: int, code: str) -> str:
+        """``key:code``, or ``key@vN:code`` when the round uses several versions
+        of the questionnaire ``key``."""
+        key, version = self.versions[questionnaire_id]
+        same_key = [other for other, (k, _v) in self.versions.items() if k == key]
+        return f"{key}:{code}" if len(same_key) == 1 else f"{key}@v{version}:{code}"
+
+    def alpha_report(self) -> dict[str, dict[str, object]]:
+        """The α figures as a run stores them, sorted by key."""
+        named = {self.alpha_key(*key): value for key, value in self.alphas.items()}
+        return dict(sorted(named.items()))
 
 
-def dimension_alpha(
-    campaign_id: int, question_ids: list[int]
-) -> tuple[float | None, int]:
-    """Cronbach (1951) α of one dimension's items over the respondents who gave a
-    scored answer to every item (listwise deletion); returns (α, respondents)."""
-    k = len(question_ids)
-    if k < 2:
-        return None, 0
-    scored = Answer.objects.filter(
-        point__campaign_id=campaign_id,
-        question_id__in=question_ids,
-        level__score__isnull=False,
-    ).order_by()
-    complete = (
-        scored.values("response_id")
-        .annotate(items=Count("*"), total=Cast(Sum("level__score"), FloatField()))
-        .filter(items=k)
-    )
-    totals = complete.aggregate(
-        n=Count("response_id"), s=Sum("total"), ss=Sum(F("total") * F("total"))
-    )
-    n = totals["n"] or 0
-    var_total = _variance(n, totals["s"] or 0.0, totals["ss"] or 0.0)
+def _alpha(scores: np.ndarray, weights: np.ndarray) -> tuple[float | None, int]:
+    """Cronbach (1951) α of ``scores`` (patterns × items, NaN = missing or
+    unscored), each pattern standing for ``weights`` respondents, over the
+    complete ones (listwise deletion); returns (α, respondents)."""
+    k = scores.shape[1]
+    complete = ~np.isnan(scores).any(axis=1)
+    x, w = scores[complete], weights[complete].astype(np.float64)
+    n = int(w.sum())
+    if k < 2 or n < 2:
+        return None, n
+
+    def variance(values: np.ndarray) -> np.ndarray:
+        mean = (values * w[:, None]).sum(axis=0) / n
+        return ((values - mean) ** 2 * w[:, None]).sum(axis=0) / (n - 1)
+
+    var_total = float(variance(x.sum(axis=1)[:, None])[0])
     if not var_total:
         return None, n
-    score = Cast("level__score", FloatField())
-    per_item = (
-        scored.filter(response_id__in=complete.values("response_id"))
-        .values("question_id")
-        .annotate(n=Count("*"), s=Sum(score), ss=Sum(score * score))
+    return float(k / (k - 1) * (1 - variance(x).sum() / var_total)), n
+
+
+def _scores(
+    patterns: AnswerPatterns, rows: np.ndarray, items: list[PatternItem]
+) -> np.ndarray:
+    return np.column_stack([item.scores[patterns.field(item, rows)] for item in items])
+
+
+def _straight_liners(
+    patterns: AnswerPatterns, rows: np.ndarray, items: list[PatternItem], min_items: int
+) -> np.ndarray:
+    """Mask of the rows whose responses gave one level (不了解 included) to every
+    scale question they answered, at least ``min_items`` of them."""
+    level = np.zeros((len(rows), len(items)), dtype=np.int64)
+    for j, item in enumerate(items):
+        ids = np.array([0, *item.level_ids], dtype=np.int64)
+        level[:, j] = ids[patterns.field(item, rows)]
+    answered = (level > 0).sum(axis=1)
+    highest = level.max(axis=1)
+    lowest = np.where(level > 0, level, np.iinfo(np.int64).max).min(axis=1)
+    return (answered >= max(min_items, 1)) & (highest == lowest)
+
+
+def round_quality(
+    patterns: AnswerPatterns, min_items: int = STRAIGHT_LINING_MIN_ITEMS
+) -> RoundQuality:
+    """α for every dimension of every questionnaire version used in the round and
+    straight-liners per point.
+
+    α is over the respondents who gave a scored answer to every item of the
+    dimension in their version (listwise deletion; 不了解 is no score). A
+    straight-liner gave the same level to every scale question it answered, at
+    least ``min_items`` of them (不了解 counts as a level here): counted and
+    reported, never deleted."""
+    alphas = {}
+    straight: dict[int, int] = defaultdict(int)
+    for questionnaire_id, items in patterns.versions.items():
+        rows = patterns.rows[patterns.of_version(questionnaire_id)]
+        weights = rows[:, -1]
+        dimensions: dict[str, list[PatternItem]] = defaultdict(list)
+        for item in items:
+            if item.dimension:
+                dimensions[item.dimension[0]].append(item)
+        for code, members in dimensions.items():
+            alpha, n = None, 0
+            if len(members) >= 2 and len(rows):
+                alpha, n = _alpha(_scores(patterns, rows, members), weights)
+            alphas[(questionnaire_id, code)] = {
+                "title": members[0].dimension[1],
+                "items": len(members),
+                "n": n,
+                "alpha": alpha,
+            }
+        if len(rows):
+            liners = _straight_liners(patterns, rows, items, min_items)
+            found = np.bincount(
+                rows[liners, 0],
+                weights=weights[liners],
+                minlength=len(patterns.point_ids),
+            )
+            for index in np.nonzero(found)[0]:
+                straight[patterns.point_ids[index]] += int(found[index])
+    return RoundQuality(
+        alphas=alphas,
+        straight_lining=dict(straight),
+        versions=patterns.version_keys,
     )
-    item_variances = [_variance(row["n"], row["s"], row["ss"]) for row in per_item]
-    if len(item_variances) != k or any(v is None for v in item_variances):
-        return None, n
-    return k / (k - 1) * (1 - sum(item_variances) / var_total), n
+
+
+def campaign_quality(
+    campaign_id: int, min_items: int = STRAIGHT_LINING_MIN_ITEMS
+) -> RoundQuality:
+    """:func:`round_quality` of a round, reading its answer patterns."""
+    return round_quality(answer_patterns(campaign_id), min_items)
 
 
 def campaign_alphas(campaign_id: int) -> dict[str, dict[str, object]]:
     """α for every dimension of every questionnaire version used in the round."""
-    questionnaire_ids = (
-        CollectionPoint.objects.filter(campaign_id=campaign_id)
-        .values_list("questionnaire_id", flat=True)
-        .distinct()
-    )
-    items: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    questions = Question.objects.filter(
-        questionnaire_id__in=list(questionnaire_ids),
-        kind=Question.Kind.SCALE,
-        dimension__isnull=False,
-    ).select_related("questionnaire", "dimension")
-    for question in questions:
-        key = (
-            question.questionnaire.key,
-            question.dimension.code,
-            question.dimension.title,
-        )
-        items[key].append(question.pk)
-    result = {}
-    for (questionnaire, code, title), ids in sorted(items.items()):
-        alpha, n = dimension_alpha(campaign_id, ids)
-        result[f"{questionnaire}:{code}"] = {
-            "title": title,
-            "items": len(ids),
-            "n": n,
-            "alpha": alpha,
-        }
-    return result
+    return campaign_quality(campaign_id).alpha_report()
 
 
 def straight_lining_by_point(
@@ -97,15 +146,21 @@ def straight_lining_by_point(
 ) -> dict[int, int]:
     """Responses per point whose scale answers are all the same level across at
     least ``min_items`` items: counted and reported, never deleted."""
-    rows = (
-        Answer.objects.filter(point__campaign_id=campaign_id, level__isnull=False)
-        .order_by()
-        .values("response_id", "point_id")
-        .annotate(items=Count("*"), distinct_levels=Count("level_id", distinct=True))
-        .filter(items__gte=min_items, distinct_levels=1)
-        .values_list("point_id", flat=True)
-    )
-    counts: dict[int, int] = defaultdict(int)
-    for point_id in rows.iterator():
-        counts[point_id] += 1
-    return dict(counts)
+    return campaign_quality(campaign_id, min_items).straight_lining
+
+
+def dimension_alpha(
+    campaign_id: int, question_ids: list[int]
+) -> tuple[float | None, int]:
+    """α of the given scale items of one version over the round's respondents who
+    gave a scored answer to every one of them; returns (α, respondents)."""
+    wanted = set(question_ids)
+    if len(wanted) < 2:
+        return None, 0
+    patterns = answer_patterns(campaign_id)
+    for questionnaire_id, items in patterns.versions.items():
+        members = [item for item in items if item.question_id in wanted]
+        if len(members) == len(wanted):
+            rows = patterns.rows[patterns.of_version(questionnaire_id)]
+            return _alpha(_scores(patterns, rows, members), rows[:, -1])
+    return None, 0

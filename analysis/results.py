@@ -23,7 +23,7 @@ from organizations.models import Unit
 from questionnaires.models import Campaign, Question, ScaleLevel
 
 from . import stats
-from .aggregate import campaign_counts, campaign_points
+from .aggregate import CampaignCounts, campaign_counts, campaign_points
 from .models import AnalysisRun, Result
 
 CONFIDENCE = 0.95
@@ -143,10 +143,14 @@ def _rate_options(campaign: Campaign, info: stats.LevelInfo) -> dict[str, Any]:
     }
 
 
-def build_rows(campaign: Campaign) -> tuple[list[Row], int]:
-    """Question, dimension, unit, category and school rows of a round, with counts."""
+def build_rows(
+    campaign: Campaign, counts: CampaignCounts | None = None
+) -> tuple[list[Row], int]:
+    """Question, dimension, unit, category and school rows of a round, with counts
+    (``counts``: the round's :func:`campaign_counts`, read here if not given)."""
     points = campaign_points(campaign.pk)
-    counts = campaign_counts(campaign.pk)
+    if counts is None:
+        counts = campaign_counts(campaign.pk)
     questionnaire_ids = {point.questionnaire_id for point in points}
     questions = list(
         Question.objects.filter(

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from questionnaires.models import Campaign
+from questionnaires.models import Campaign, PendingSubmission, Question
 from questionnaires.pool import pool_flush_points
 from questionnaires.services import ServiceError, StateError
 
+from .aggregate import campaign_counts
 from .comments import comment_rows, comments_allowed
 from .models import AnalysisRun, Finding, Result
-from .quality import campaign_alphas, straight_lining_by_point
+from .quality import RoundQuality, round_quality
 from .results import (
     Row,
     build_rows,
@@ -24,6 +27,8 @@ from .results import (
     method_settings,
 )
 from .suppression import suppress
+
+logger = logging.getLogger(__name__)
 
 RESULT_FIELDS = [
     "alpha",
@@ -106,10 +111,21 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
             _("评议结束后才能统计：进行中的轮次反复统计，可以推断出单份答卷。"),
             code="not_closed",
         )
+    # The comment themes need about 2 s of model loading (jieba, scikit-learn):
+    # done in a thread while PostgreSQL counts, on the other core.
+    preparing = _prepare_themes(campaign)
     # A close that died before writing out its pools left them waiting: write them
-    # now, so the analysis counts every accepted answer.
-    pool_flush_points(campaign.points.values_list("pk", flat=True))
-    rows, n_responses = build_rows(campaign)
+    # now, so the analysis counts every accepted answer. Only the points with a
+    # pool waiting: one query instead of a locked transaction per point (the close
+    # normally wrote every pool already).
+    pool_flush_points(
+        PendingSubmission.objects.filter(point__campaign=campaign)
+        .order_by("point_id")
+        .values_list("point_id", flat=True)
+        .distinct()
+    )
+    counts = campaign_counts(campaign.pk)
+    rows, n_responses = build_rows(campaign, counts=counts)
     # Suppression first: it needs only counts, and the figures computed across
     # a family of rows are computed for the shown rows from shown rows alone.
     hidden = suppress(
@@ -119,15 +135,15 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
     )
     compute_statistics(rows, campaign, seed=campaign.pk, hidden=hidden)
     compare_with_baseline(rows, campaign)
-    alphas = campaign_alphas(campaign.pk)
-    _fill_alpha(rows, campaign, alphas)
+    quality = round_quality(counts.patterns)
+    _fill_alpha(rows, campaign, quality)
     with transaction.atomic():
         run = AnalysisRun.objects.create(
             campaign=campaign,
             settings=method_settings(campaign),
             n_responses=n_responses,
             quality={
-                "alpha": alphas,
+                "alpha": quality.alpha_report(),
                 "bursts": {
                     str(point): day.isoformat()
                     for point, day in campaign.points.filter(
@@ -136,25 +152,49 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
                 },
                 "straight_lining": {
                     str(point): count
-                    for point, count in straight_lining_by_point(campaign.pk).items()
+                    for point, count in sorted(quality.straight_lining.items())
                 },
             },
         )
         Result.objects.bulk_create(
             (_result(run, row, id(row) in hidden) for row in rows), batch_size=1000
         )
+        if preparing is not None:
+            preparing.join()
         findings_create(run=run)
     return run
 
 
-def _fill_alpha(
-    rows: list[Row], campaign: Campaign, alphas: dict[str, dict[str, Any]]
-) -> None:
-    """Dimension rows carry the round's α of their dimension (one value per round)."""
-    keys = dict(campaign.points.values_list("unit_id", "questionnaire__key"))
+def _prepare_themes(campaign: Campaign) -> threading.Thread | None:
+    """Start loading the theme models if the round's questionnaires ask for
+    comments; the thread only imports and reads data files, never the database."""
+    asks = Question.objects.filter(
+        questionnaire_id__in=campaign.points.values("questionnaire_id"),
+        kind=Question.Kind.TEXT,
+    ).exists()
+    if not asks:
+        return None
+
+    def prepare() -> None:
+        try:
+            from .themes import prepare
+
+            prepare()
+        except Exception:  # themes() itself will raise it where it is handled
+            logger.exception("Preparing the comment themes failed")
+
+    thread = threading.Thread(target=prepare, name="themes-prepare", daemon=True)
+    thread.start()
+    return thread
+
+
+def _fill_alpha(rows: list[Row], campaign: Campaign, quality: RoundQuality) -> None:
+    """Dimension rows carry the round's α of their dimension in the questionnaire
+    version their unit answered (one value per version and dimension)."""
+    versions = dict(campaign.points.values_list("unit_id", "questionnaire_id"))
     for row in rows:
         if row.level == Result.Level.DIMENSION and row.unit is not None:
-            found = alphas.get(f"{keys.get(row.unit.pk)}:{row.dimension_code}")
+            found = quality.alphas.get((versions.get(row.unit.pk), row.dimension_code))
             row.stats["alpha"] = found["alpha"] if found else None
 
 

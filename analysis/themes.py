@@ -11,8 +11,9 @@ stands in for sentiment.
   comments with it before they reach :func:`themes`).
 - :func:`keywords` ranks jieba words by TF-IDF, with a campus user dictionary
   (``data/campus_dict.txt``) and a stop-word list (``data/stopwords.txt``). Both
-  live on a private ``jieba.Tokenizer`` / ``jieba.analyse.TFIDF`` pair, so the
-  global ``jieba.dt`` and ``jieba.analyse.default_tfidf`` stay untouched.
+  live on a private ``jieba.Tokenizer`` and extractor (jieba's TF-IDF with its IDF
+  table, without importing ``jieba.analyse``), so the global ``jieba.dt`` stays
+  untouched.
 - :func:`themes` clusters comments by character 2–3-gram TF-IDF, cosine distance
   and average-linkage agglomerative clustering; :func:`negative_candidates` picks
   the themes that may become findings (the office confirms them).
@@ -29,6 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,11 +39,10 @@ import numpy as np
 
 from analysis.stats.rates import POLARITIES
 
-# scikit-learn, scipy.cluster and jieba.analyse (which loads jieba's IDF table
-# on import) cost about a second and 150 MB; they are imported on first use, so
-# that a view importing only mask_personal stays light.
+# scikit-learn, scipy.cluster and jieba's dictionary and IDF table cost about a
+# second and 200 MB; they are loaded on first use, so that a view importing only
+# mask_personal stays light.
 if TYPE_CHECKING:
-    from jieba.analyse import TFIDF
     from scipy.sparse import csr_matrix
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -249,29 +250,77 @@ class _Tokenizer(jieba.Tokenizer):
         return super().cut(sentence, cut_all=cut_all, HMM=HMM, use_paddle=use_paddle)
 
 
+# jieba.analyse.tfidf.KeywordExtractor.STOP_WORDS, which the extractor starts from.
+_JIEBA_STOP_WORDS = frozenset(
+    (
+        "the", "of", "is", "and", "to", "in", "that", "we", "for", "an", "are",
+        "by", "be", "as", "on", "with", "can", "if", "from", "which", "you", "it",
+        "this", "then", "at", "have", "all", "not", "one", "has", "or",
+    )
+)  # fmt: skip
+
+
+class _TFIDF:
+    """``jieba.analyse.TFIDF.extract_tags`` without parts of speech, on a given
+    tokenizer, with jieba's IDF table.
+
+    Importing ``jieba.analyse`` would load jieba's part-of-speech tables and a
+    default extractor of its own with a second copy of the IDF table (~130 MB and
+    ~1 s per process) that keywords() never uses; this is the same computation,
+    step by step, on the same inputs.
+    """
+
+    def __init__(self, tokenizer: jieba.Tokenizer, stop: frozenset[str]) -> None:
+        self.tokenizer = tokenizer
+        self.stop_words = stop
+        # jieba.analyse.tfidf.IDFLoader.set_new_path
+        path = Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"
+        content = path.read_bytes().decode("utf-8")
+        self.idf_freq: dict[str, float] = {}
+        for line in content.splitlines():
+            word, freq = line.strip().split(" ")
+            self.idf_freq[word] = float(freq)
+        self.median_idf = sorted(self.idf_freq.values())[len(self.idf_freq) // 2]
+
+    def extract_tags(self, sentence: str) -> list[tuple[str, float]]:
+        """Every keyword with its weight, heaviest first (topK=None, withWeight)."""
+        freq: dict[str, float] = {}
+        for w in self.tokenizer.cut(sentence):
+            if len(w.strip()) < 2 or w.lower() in self.stop_words:
+                continue
+            freq[w] = freq.get(w, 0.0) + 1.0
+        total = sum(freq.values())
+        for k in freq:
+            freq[k] *= self.idf_freq.get(k, self.median_idf) / total
+        return sorted(freq.items(), key=itemgetter(1), reverse=True)
+
+
 @cache
-def _extractor() -> TFIDF:
+def _extractor() -> _TFIDF:
     """A TF-IDF keyword extractor on a private tokenizer, built once per process.
 
-    ``jieba.analyse.TFIDF()`` points at the global tokenizer by default; the
-    private one gets the campus dictionary instead, so nothing else in the
-    process sees these words. Loading takes about 0.6 s (jieba keeps a cache
-    of its main dictionary in the temp directory).
+    jieba's own extractor points at the global tokenizer; the private one gets
+    the campus dictionary instead, so nothing else in the process sees these
+    words. Loading takes about 0.6 s (jieba keeps a cache of its main dictionary
+    in the temp directory).
     """
-    from jieba.analyse import TFIDF
-    from jieba.posseg import POSTokenizer
-
     tokenizer = _Tokenizer()
     # jieba opens a path without closing it; hand it an open file instead.
     with USER_DICT.open("rb") as user_dict:
         tokenizer.load_userdict(user_dict)
-    extractor = TFIDF()
-    extractor.tokenizer = tokenizer
-    extractor.postokenizer = POSTokenizer(tokenizer)
-    # set_stop_words() would add to this instance's own set as well, but it reads
-    # the file without "#" comments and leaves it open.
-    extractor.stop_words = extractor.STOP_WORDS | stop_words()
-    return extractor
+    return _TFIDF(tokenizer, _JIEBA_STOP_WORDS | stop_words())
+
+
+def prepare() -> None:
+    """Load what :func:`themes` and :func:`keywords` need ahead of their first use:
+    scikit-learn, scipy's clustering and jieba's dictionaries (about 2 s and 150 MB,
+    once per process). The analysis calls it in a thread while the database
+    counts; nothing here touches the database."""
+    from scipy.cluster.hierarchy import fcluster, linkage  # noqa: F401
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401
+
+    _extractor()
+    _stop_word_pattern()
 
 
 @cache
@@ -299,7 +348,7 @@ def keywords(texts: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
     document = "\n".join(
         sorted(_MASK_TOKEN_RE.sub(" ", mask_personal(text)) for text in texts)
     )
-    weighted = _extractor().extract_tags(document, topK=None, withWeight=True)
+    weighted = _extractor().extract_tags(document)
     ranked = sorted(
         (
             (word, weight)
