@@ -15,6 +15,8 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from . import counters
+
 BURST_MIN = 20
 BURST_FACTOR = 10
 HISTORY_MINUTES = 60
@@ -27,13 +29,7 @@ def _key(point_id: int, minute: int) -> str:
 def record_submission(point_id: int, now: datetime | None = None) -> bool:
     """Count one stored submission; True when this minute is a burst."""
     minute = int((now or timezone.now()).timestamp() // 60)
-    key = _key(point_id, minute)
-    cache.add(key, 0, timeout=2 * 3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=2 * 3600)
-        count = 1
+    count = counters.count(_key(point_id, minute), timeout=2 * 3600)
     # Look back only at the thresholds, so most submissions cost one increment.
     if count < BURST_MIN or count % BURST_MIN:
         return False

@@ -58,15 +58,11 @@ class PublicPointView(APIView):
     throttle_classes: list = []
     parser_classes = [JSONParser]
 
-    def _point(self, token: str) -> CollectionPoint:
-        point = (
-            CollectionPoint.objects.select_related("campaign", "unit", "questionnaire")
-            .filter(token=token)
-            .first()
-        )
-        if point is None:
-            raise NotFound(_("没有这个评议点。"))
-        return point
+    def _point(self, token: str, *related: str) -> CollectionPoint:
+        try:
+            return CollectionPoint.objects.select_related(*related).get(token=token)
+        except CollectionPoint.DoesNotExist:
+            raise NotFound(_("没有这个评议点。")) from None
 
     @extend_schema(
         responses={
@@ -76,7 +72,7 @@ class PublicPointView(APIView):
         }
     )
     def get(self, request: Request, token: str) -> Response:
-        point = self._point(token)
+        point = self._point(token, "campaign", "unit", "questionnaire")
         spec = form_spec(point.questionnaire)
         campaign = point.campaign
         return Response(
@@ -144,7 +140,8 @@ class PublicPointView(APIView):
                 "too_large",
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        point = self._point(token)
+        # What a submission reads; the unit is the page's, not needed here.
+        point = self._point(token, "campaign", "questionnaire")
         body = request.data
         if not isinstance(body, dict):
             return _error(

@@ -20,10 +20,11 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from . import counters
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -105,37 +106,24 @@ def allow_submission(point_id: int, address: str) -> bool:
     if limit is None:
         return True
     count, _seconds = limit
-    return (cache.get(_key(point_id, address)) or 0) < count
+    return counters.value(_key(point_id, address)) < count
 
 
 def take_submission(point_id: int, address: str) -> bool:
     """Count one valid submission; False (and nothing counted) once over the limit.
 
-    The increment is atomic in the cache, so concurrent submissions from one
-    address cannot all slip under the limit.
+    One atomic step in the cache (questionnaires.counters), so concurrent
+    submissions from one address cannot all slip under the limit.
     """
     limit = settings.SUBMIT_RATE_LIMIT
     if limit is None:
         return True
     count, seconds = limit
-    key = _key(point_id, address)
-    cache.add(key, 0, timeout=seconds)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds)
-        used = 1
-    if used > count:
-        release_submission(point_id, address)
-        return False
-    return True
+    return counters.take(_key(point_id, address), limit=count, timeout=seconds)
 
 
 def release_submission(point_id: int, address: str) -> None:
     """Give back what :func:`take_submission` took when nothing was stored."""
     if settings.SUBMIT_RATE_LIMIT is None:
         return
-    try:
-        cache.decr(_key(point_id, address))
-    except ValueError:  # the window has expired meanwhile: nothing to give back
-        pass
+    counters.give_back(_key(point_id, address))

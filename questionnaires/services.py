@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ from .models import (
     CollectionPoint,
     Dimension,
     Option,
+    PendingSubmission,
     Question,
     Questionnaire,
     Scale,
@@ -390,6 +392,50 @@ def _transient(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
+def _nonce_recorded(nonce: str, day: date) -> bool:
+    """Record a submission's nonce; False when it was there already (a double tap).
+
+    ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) answers in one statement
+    what a savepoint around an IntegrityError answers in three.
+    """
+    meta = SubmissionNonce._meta
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}, {}) VALUES (%s, %s) ON CONFLICT ({}) DO NOTHING".format(
+        quote(meta.db_table),
+        quote(meta.get_field("nonce").column),
+        quote(meta.get_field("seen_on").column),
+        quote(meta.get_field("nonce").column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [nonce, connection.ops.adapt_datefield_value(day)])
+        return cursor.rowcount == 1
+
+
+@cache
+def _point_key_lock_sql() -> str:
+    """The lock a child row's foreign key takes on its parent (PostgreSQL)."""
+    quote = connection.ops.quote_name
+    meta = CollectionPoint._meta
+    return (
+        f"SELECT 1 FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.pk.column)} = %s FOR KEY SHARE"
+    )
+
+
+@cache
+def _round_and_pool_sql() -> str:
+    """The round's status and the point's pool size, in one statement."""
+    quote = connection.ops.quote_name
+    campaign, pending = Campaign._meta, PendingSubmission._meta
+    return (
+        f"SELECT c.{quote(campaign.get_field('status').column)}, "
+        f"(SELECT COUNT(*) FROM {quote(pending.db_table)} p "
+        f"WHERE p.{quote(pending.get_field('point').column)} = %s) "
+        f"FROM {quote(campaign.db_table)} c "
+        f"WHERE c.{quote(campaign.pk.column)} = %s"
+    )
+
+
 def _accept(
     *,
     point: CollectionPoint,
@@ -399,18 +445,18 @@ def _accept(
     ballot_code: str | None,
     client_address: str,
     now: datetime,
-) -> SubmitOutcome | None:
-    """response_submit's one transaction: the nonce, the ballot, the pool. None
-    when it stored the submission; an outcome when it stored nothing."""
+) -> tuple[SubmitOutcome | None, int]:
+    """response_submit's one transaction: the nonce, the ballot, the pool.
+
+    Returns (None, the pool's size counting this one) when it stored the
+    submission; (an outcome, 0) when it stored nothing.
+    """
     local = timezone.localtime(now)
     ballot_mode = ballot_code is not None
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                SubmissionNonce.objects.create(nonce=nonce, seen_on=local.date())
-        except IntegrityError:
+        if not _nonce_recorded(nonce, local.date()):
             release_submission(point.pk, client_address)  # a double tap: nothing new
-            return SubmitOutcome(stored=False)
+            return SubmitOutcome(stored=False), 0
         if ballot_mode:
             used = BallotCode.objects.filter(
                 point=point,
@@ -431,15 +477,25 @@ def _accept(
         pool.pool_add(
             point=point, spec=spec, submission=pool.submission_of(spec, clean, now)
         )
-        # Asked again now that the pending row holds its point's key: a close that
+        # Asked again once this transaction holds its point's key: a close that
         # committed meanwhile has written out (or is waiting to write out) the pool,
-        # and a submission joining it afterwards would wait there alone.
-        if not Campaign.objects.filter(
-            pk=point.campaign_id, status=Campaign.Status.OPEN
-        ).exists():
+        # and a submission joining it afterwards would wait there alone. The
+        # pending row's foreign key would take that lock only at COMMIT (Django
+        # makes foreign keys DEFERRABLE INITIALLY DEFERRED), too late for the
+        # close's flush to wait for it, so it is taken here, in a statement of
+        # its own: a re-check in the same statement would read the round from a
+        # snapshot older than the wait. The re-check counts the pool as well,
+        # for the batch (pool_flush_due).
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(_point_key_lock_sql(), [point.pk])
+            cursor.execute(_round_and_pool_sql(), [point.pk, point.campaign_id])
+            row = cursor.fetchone()
+        status, waiting = row if row is not None else (None, 0)  # round deleted
+        if status != Campaign.Status.OPEN:
             release_submission(point.pk, client_address)
             raise SubmissionRefused(_("本轮评议已结束。"), code="closed")
-    return None
+    return None, waiting or 0
 
 
 def response_submit(
@@ -498,12 +554,13 @@ def response_submit(
     local = timezone.localtime(now)
     if not take_submission(point.pk, client_address):
         raise SubmissionRefused(_("提交过于频繁，请稍后再试。"), code="rate_limited")
-    # Two submissions and a batch being written can take the point's row locks
-    # in opposite orders (a foreign key's KEY SHARE, the flush's FOR UPDATE); the
-    # database then aborts one transaction, which stored nothing: try it again.
+    # Submissions and a close's flush can take the point's row locks in opposite
+    # orders (the submission's KEY SHARE, at once and again by the foreign key at
+    # COMMIT, the flush's FOR UPDATE); the database then aborts one transaction,
+    # which stored nothing: try it again.
     for attempt in range(ACCEPT_ATTEMPTS):
         try:
-            refused = _accept(
+            refused, waiting = _accept(
                 point=point,
                 spec=spec,
                 clean=clean,
@@ -519,7 +576,7 @@ def response_submit(
                 raise
     if refused is not None:
         return refused
-    pool.pool_flush_due(point_id=point.pk)
+    pool.pool_flush_due(point_id=point.pk, waiting_now=waiting)
     if record_submission(point.pk, now):
         # Once a day: a burst goes on for minutes, and every UPDATE of the point's
         # row waits for a batch being written.
