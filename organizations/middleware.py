@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -44,11 +45,15 @@ class ForcePasswordChangeMiddleware:
     @staticmethod
     def _exempt(path: str) -> bool:
         static = "/" + settings.STATIC_URL.lstrip("/")
-        return path.startswith(static) or path in (
-            reverse("manage-account"),
-            reverse("logout"),
-            reverse("set_language"),
-        )
+        return path.startswith(static) or path in _exempt_paths()
+
+
+@functools.cache
+def _exempt_paths() -> frozenset[str]:
+    """Reversed once per process: every request, a respondent's too, asks."""
+    return frozenset(
+        (reverse("manage-account"), reverse("logout"), reverse("set_language"))
+    )
 
 
 def _token_user(request: HttpRequest):

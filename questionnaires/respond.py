@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -28,10 +29,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from organizations.models import Unit
 
-from . import ballots
+from . import ballots, page_cache
 from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
 from .glossary import notes_for
 from .models import Campaign, CollectionPoint, Question, Questionnaire
+from .page_cache import PointFacts
 from .ratelimit import client_address
 from .services import (
     SubmissionInvalid,
@@ -44,6 +46,10 @@ from .services import (
 
 MAX_BODY_BYTES = 64 * 1024
 _COOKIE_SALT = "answered-point"
+FORM_TEMPLATE = "questionnaires/respond/form.html"
+# What a POST that opens a ballot's form carries (the code, alone): such a form
+# is as blank as a GET's, so it comes from the page cache too.
+_BLANK_POST_FIELDS = {"csrfmiddlewaretoken", "ballot"}
 
 # Which page and status each refusal gets.
 REFUSAL_PAGES = {
@@ -87,15 +93,18 @@ def _point(token: str) -> CollectionPoint | None:
             "campaign", "campaign__organizer", "unit", "questionnaire"
         )
         .filter(token=token)
+        .order_by()  # by pk alone: Meta.ordering would join for nothing
         .first()
     )
 
 
-def _cookie_name(point: CollectionPoint) -> str:
+def _cookie_name(point: CollectionPoint | PointFacts) -> str:
     return f"answered_{point.pk}"
 
 
-def _already_answered(request: HttpRequest, point: CollectionPoint) -> bool:
+def _already_answered(
+    request: HttpRequest, point: CollectionPoint | PointFacts
+) -> bool:
     if point.campaign.access_mode != Campaign.AccessMode.OPEN:
         return False
     try:
@@ -166,6 +175,12 @@ def _answers_from_form(spec: FormSpec, data) -> list[dict[str, Any]]:
     return answers
 
 
+def _commitments(unit: Unit, campaign: Campaign) -> list[str]:
+    return list(
+        unit.commitments.filter(campaign=campaign).values_list("text", flat=True)
+    )
+
+
 def _form_context(
     request: HttpRequest,
     *,
@@ -198,7 +213,7 @@ def _form_context(
             sections.append({"title": question.dimension, "questions": []})
         sections[-1]["questions"].append(item)
     commitments = (
-        list(unit.commitments.filter(campaign=campaign).values_list("text", flat=True))
+        _commitments(unit, campaign)
         if unit is not None and campaign is not None
         else []
     )
@@ -235,7 +250,7 @@ def render_preview(
     )
     context["preview"] = True
     context["back_url"] = back_url
-    return render(request, "questionnaires/respond/form.html", context)
+    return render(request, FORM_TEMPLATE, context)
 
 
 def _render_form(
@@ -273,7 +288,62 @@ def _render_form(
             "ballot_errors": ballot_errors or [],
         }
     )
-    return render(request, "questionnaires/respond/form.html", context, status=status)
+    return render(request, FORM_TEMPLATE, context, status=status)
+
+
+def _blank_form(
+    request: HttpRequest,
+    facts: PointFacts,
+    *,
+    point: CollectionPoint | None = None,
+    ballot: str | None,
+) -> HttpResponse:
+    """The form as _render_form shows it before any answer, from the page cache
+    (see page_cache): rendered once per content with slots where the CSRF token,
+    the nonce, the form's address and the ballot code go, which are filled in
+    here. ``point``: the ORM point behind ``facts`` if the caller has it."""
+    page = page_cache.page_get(page_cache.page_key(request, facts, ballot=bool(ballot)))
+    if page is None:
+        point = point or _point(facts.token)
+        if point is None:  # deleted since facts were read
+            return render(
+                request, "questionnaires/respond/unknown_point.html", status=404
+            )
+        context = _form_context(
+            request,
+            questionnaire=point.questionnaire,
+            unit=point.unit,
+            campaign=point.campaign,
+        )
+        context.update(
+            {
+                "action": page_cache.slot("action"),
+                "point": point,
+                "ballot": page_cache.slot("ballot") if ballot else None,
+                "nonce": page_cache.slot("nonce"),
+                "general_errors": [],
+                "ballot_errors": [],
+                "csrf_token": page_cache.slot("csrf"),
+            }
+        )
+        page = page_cache.page_render(FORM_TEMPLATE, context, request)
+        # Keyed by what was rendered, which may be newer than ``facts``.
+        rendered = PointFacts.of(point, context["commitments"])
+        page_cache.page_put(
+            page_cache.page_key(request, rendered, ballot=bool(ballot)), page
+        )
+    html = page.fill(
+        csrf=get_token(request),
+        nonce=secrets.token_urlsafe(18),
+        action=reverse("respond-ballot") if ballot else request.path,
+        ballot=ballot or "",
+    )
+    return HttpResponse(html)
+
+
+def _is_blank(request: HttpRequest) -> bool:
+    """Whether the form opens with nothing posted into it."""
+    return request.method != "POST" or set(request.POST) <= _BLANK_POST_FIELDS
 
 
 def _answer(
@@ -292,6 +362,9 @@ def _answer(
             request, "questionnaires/respond/already_answered.html", {"point": point}
         )
     if not submitting:
+        if point.questionnaire.is_published and _is_blank(request):
+            facts = PointFacts.of(point, _commitments(point.unit, point.campaign))
+            return _blank_form(request, facts, point=point, ballot=ballot)
         return _render_form(request, point, ballot=ballot)
     spec = form_spec(point.questionnaire)
     submitted_ballot = ballot or request.POST.get("ballot", "")
@@ -350,6 +423,17 @@ def _answer(
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def point_form(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        # The common case in one query: an open round's published form, not yet
+        # answered from this browser. Anything else takes the full path below.
+        facts = page_cache.point_facts(token)
+        if (
+            facts is not None
+            and facts.published_at is not None
+            and point_state(facts) == "open"
+            and not _already_answered(request, facts)
+        ):
+            return _blank_form(request, facts, ballot=None)
     point = _point(token)
     if point is None:
         return render(request, "questionnaires/respond/unknown_point.html", status=404)

@@ -225,6 +225,11 @@ if RESPONSE_TIME_RESOLUTION not in ("day", "hour"):
 # of this many (questionnaires.pool): neither a ballot nor the database's own
 # bookkeeping orders or links a response more finely than its batch. 1 turns it off.
 ANONYMITY_BATCH = env_int("ANONYMITY_BATCH", 10, minimum=1)
+# Seconds a worker keeps a point's round, unit and commitments for its
+# respondent page (questionnaires/page_cache.py): a round closed early or a
+# commitment edited shows in other workers this much later (submissions always
+# read the round fresh). 0 reads them on every request.
+RESPONDENT_FACTS_SECONDS = env_int("RESPONDENT_FACTS_SECONDS", 1, minimum=0)
 # Days a submission's nonce is kept to recognise a double tap or a retried page;
 # purge_nonces deletes older ones.
 NONCE_RETENTION_DAYS = env_int("NONCE_RETENTION_DAYS", 7, minimum=1)

@@ -55,3 +55,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     if not whole_suite(config) and not (required and not Path(CHROMIUM).exists()):
         for item in last:
             item.add_marker(pytest.mark.skip(reason="run the whole suite: make test"))
+
+
+# --- Kept respondent facts do not outlive a test -----------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_respondent_facts():
+    """A test's rollback sends no save signal, so the respondent page's kept facts
+    (questionnaires/page_cache.py) of one test are forgotten before the next."""
+    from questionnaires import page_cache
+
+    page_cache.facts_clear()
+    yield
