@@ -88,14 +88,14 @@ def _limit_body(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 def _point(token: str) -> CollectionPoint | None:
-    return (
-        CollectionPoint.objects.select_related(
-            "campaign", "campaign__organizer", "unit", "questionnaire"
-        )
-        .filter(token=token)
-        .order_by()  # by pk alone: Meta.ordering would join for nothing
-        .first()
-    )
+    # get() orders nothing (first() would, by Meta.ordering's joins); the
+    # organiser's name is read only when a page shows it.
+    try:
+        return CollectionPoint.objects.select_related(
+            "campaign", "unit", "questionnaire"
+        ).get(token=token)
+    except CollectionPoint.DoesNotExist:
+        return None
 
 
 def _cookie_name(point: CollectionPoint | PointFacts) -> str:
