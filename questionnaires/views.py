@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -322,17 +323,17 @@ def point_ballots(request: HttpRequest, point_id: int) -> HttpResponse:
         messages.error(request, _("请填写 1 到 20000 之间的张数。"))
         return redirect("manage-campaign", campaign_id=point.campaign_id)
     try:
-        codes = ballots_issue(point=point, count=form.cleaned_data["count"])
+        # The codes and their sheets together: a PDF that cannot be built leaves
+        # no code that nobody holds.
+        with transaction.atomic():
+            codes = ballots_issue(point=point, count=form.cleaned_data["count"])
+            content = ballots.slips_pdf(point, codes)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("manage-campaign", campaign_id=point.campaign_id)
     # Saved, not shown in place of the page: the codes exist only in this file,
     # and reloading a viewer showing a POST's answer would issue another batch.
-    return _pdf(
-        ballots.slips_pdf(point, codes),
-        f"ballots-{point.pk}.pdf",
-        disposition="attachment",
-    )
+    return _pdf(content, f"ballots-{point.pk}.pdf", disposition="attachment")
 
 
 class CommitmentsForm(forms.Form):

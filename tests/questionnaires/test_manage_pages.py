@@ -1,6 +1,7 @@
 """Management pages of rounds: scoping, transitions, commitments, ballots, QR codes, posters."""
 
 import io
+from unittest import mock
 
 from django.utils import timezone
 
@@ -183,6 +184,17 @@ class BallotPageTests(PersonaTestCase):
             f"/manage/points/{self.point.pk}/ballots/", {"count": 10}
         )
         self.assertEqual(response.status_code, 403)
+        self.assertFalse(BallotCode.objects.exists())
+
+    def test_no_ballot_exists_when_the_pdf_cannot_be_built(self):
+        self.login(self.leader)
+        with mock.patch(
+            "questionnaires.ballots.slips_pdf", side_effect=OSError("disk full")
+        ):
+            with self.assertRaises(OSError):
+                self.client.post(
+                    f"/manage/points/{self.point.pk}/ballots/", {"count": 10}
+                )
         self.assertFalse(BallotCode.objects.exists())
 
     def test_a_bad_count_issues_nothing(self):
