@@ -67,7 +67,7 @@ def code_hashes(codes: Iterable[str]) -> Iterator[str]:
 def _slips(point, codes: Iterable[str]) -> Iterator:
     from django.conf import settings
 
-    from .posters import BallotSlip
+    from .ballot_sheets import BallotSlip
 
     base = settings.PUBLIC_BASE_URL
     unit_name, campaign_title = point.unit.name, point.campaign.title
@@ -84,7 +84,7 @@ def _slips(point, codes: Iterable[str]) -> Iterator:
 
 def slips_pdf(point, codes: list[str]) -> bytes:
     """Printable A4 sheets of slips for a point's new codes (the only copy of them)."""
-    from .posters import ballot_sheets_pdf
+    from .ballot_sheets import ballot_sheets_pdf
 
     return ballot_sheets_pdf(list(_slips(point, codes)), title=point.campaign.title)
 
@@ -92,7 +92,7 @@ def slips_pdf(point, codes: list[str]) -> bytes:
 def slips_pdf_write(out: BinaryIO, point, codes: Iterable[str]) -> int:
     """As :func:`slips_pdf`, written to ``out`` page by page (the document is
     never held in memory); returns the number of pages."""
-    from .posters import ballot_sheets_write
+    from .ballot_sheets import ballot_sheets_write
 
     return ballot_sheets_write(out, [_slips(point, codes)], title=point.campaign.title)
 
@@ -100,7 +100,7 @@ def slips_pdf_write(out: BinaryIO, point, codes: Iterable[str]) -> int:
 def round_slips_pdf(title: str, issued: list[tuple[object, list[str]]]) -> bytes:
     """One PDF of the new codes of several points (``(point, codes)`` pairs), each
     point's slips on sheets of their own (the only copy of the codes)."""
-    from .posters import ballot_sheets_by_unit_pdf
+    from .ballot_sheets import ballot_sheets_by_unit_pdf
 
     groups = [list(_slips(point, codes)) for point, codes in issued]
     return ballot_sheets_by_unit_pdf(groups, title=title)

@@ -10,7 +10,7 @@ It writes only what the ballot sheets need: A4-sized pages of raw content
 operators, one TrueType font from reportlab (embedded as subsets of at most 256
 glyphs, each with a ToUnicode map, so text stays selectable and extractable),
 and the document information. Layout is the caller's: see
-``questionnaires.posters``.
+``questionnaires.ballot_sheets``.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class PdfStream:
         """Operators that select the font at ``size`` and show ``text``, for use
         inside ``BT … ET``; a string that spans font subsets switches between
         them. Characters the font lacks show as its .notdef glyph: callers pass
-        text through ``posters.printable`` first."""
+        text through ``pdftext.printable`` first."""
         runs: list[tuple[int, bytearray]] = []
         for char in text:
             encoded = self._encoded.get(char)

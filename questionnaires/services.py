@@ -301,8 +301,8 @@ def ballots_issue(
     the plain codes.
 
     Only keyed hashes are stored: the returned codes exist nowhere else, so the
-    caller prints them (questionnaires.posters.ballot_sheets_pdf) and drops them,
-    in the same transaction, so that codes exist only if their PDF was written.
+    caller prints them (questionnaires.ballot_sheets) and drops them, in the
+    same transaction, so that codes exist only if their PDF was written.
     ``limit``: ``ballots.MAX_PER_COMMAND`` for the issue_ballots command.
     """
     if point.campaign.access_mode != Campaign.AccessMode.BALLOT:

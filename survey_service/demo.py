@@ -39,7 +39,7 @@ from organizations.demo import COMMITTEES
 from organizations.models import Unit
 from questionnaires.demo import DemoRounds, demo_baseline_publish
 from questionnaires.models import Campaign
-from questionnaires.posters import FONT_PATH
+from questionnaires.pdftext import FONT_PATH
 from rectification.evidence import evidence_add
 from rectification.models import Task
 from rectification.resurvey import tasks_resurvey

@@ -1,4 +1,4 @@
-"""Ballot sheets written page by page (questionnaires.posters.ballot_sheets_write,
+"""Ballot sheets written page by page (questionnaires.ballot_sheets.ballot_sheets_write,
 questionnaires.pdfstream), the QR symbols they draw, and the fast code helpers of
 questionnaires.ballots. No database: each is checked as a reader would see it or
 against the slower definition it replaces."""
@@ -16,16 +16,16 @@ from django.utils.crypto import salted_hmac
 from PIL import Image
 
 from questionnaires import ballots
-from questionnaires.posters import (
-    _SLIP_CODE,
+from questionnaires.ballot_sheets import (
     BALLOT_MASK_PATTERN,
+    SLIP_CODE,
     BallotSlip,
-    _fit,
-    _fit_word,
     ballot_sheets_write,
     ballot_symbol,
+    fit_word,
     group_code,
 )
+from questionnaires.pdftext import fit
 from questionnaires.qr import qr_version
 
 from .test_posters import SCALE, assert_quiet_zone, slips
@@ -140,7 +140,7 @@ def test_a_codes_fit_is_the_general_fit() -> None:
     for _ in range(300):
         code = group_code("".join(rng.choice(ballots.ALPHABET) for _ in range(16)))
         width = rng.uniform(20, 200)
-        assert _fit_word(code, width) == _fit(code, _SLIP_CODE, width)
+        assert fit_word(code, width) == fit(code, SLIP_CODE, width)
 
 
 def test_new_codes_are_16_uniform_digits_of_the_alphabet() -> None:

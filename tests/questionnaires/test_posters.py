@@ -1,4 +1,4 @@
-"""questionnaires.posters, checked as a reader and a phone would see the PDFs.
+"""questionnaires.posters and .ballot_sheets, checked as a reader and a phone would see the PDFs.
 
 Pages are rendered with pdfium and every QR code on them is decoded with zxing-cpp;
 text is extracted with pypdf. No database.
@@ -15,18 +15,15 @@ import zxingcpp
 from PIL import Image
 from reportlab.lib.units import cm
 
-from questionnaires.posters import (
+from questionnaires.ballot_sheets import (
     BALLOT_MASK_PATTERN,
-    FOOTER,
-    MISSING_GLYPH,
     BallotSlip,
-    Poster,
     ballot_sheets_by_unit_pdf,
     ballot_sheets_pdf,
     group_code,
-    posters_pdf,
-    printable,
 )
+from questionnaires.pdftext import MISSING_GLYPH, printable
+from questionnaires.posters import FOOTER, Poster, posters_pdf
 
 BASE = "https://pingjia.example-univ.edu"  # 32 characters
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
