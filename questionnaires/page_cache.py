@@ -41,7 +41,7 @@ from typing import Any
 import django
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -203,7 +203,14 @@ def point_facts(token: str) -> PointFacts | None:
 
 
 def facts_clear(*args: object, **kwargs: object) -> None:
-    """Forget every point's facts in this process (a receiver of save signals)."""
+    """Forget every point's facts in this process (a receiver of save signals):
+    at once, and again when the saving transaction commits, since another thread
+    of this process may read and keep the old row before the commit."""
+    _forget()
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
     with _facts_lock:
         _facts.clear()
 

@@ -15,6 +15,7 @@ from unittest import mock
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
@@ -213,6 +214,18 @@ class KeptFactsTests(PageCacheCase):
             self.assertEqual(self.browser.get(self.url()).status_code, 200)
             campaign_close(campaign=self.campaign)
             self.assertEqual(self.browser.get(self.url()).status_code, 410)
+
+    def test_facts_kept_before_the_saving_transaction_commits_are_forgotten(self):
+        token = self.point.token
+        before = page_cache.read_point_facts(token)
+        with self.captureOnCommitCallbacks(execute=True):
+            with transaction.atomic():
+                campaign_close(campaign=self.campaign)
+                # Another thread of this process reads the row as it stands
+                # before the commit and keeps it.
+                page_cache._facts[token] = (float("inf"), before)
+        self.assertNotIn(token, page_cache._facts)
+        self.assertEqual(self.browser.get(self.url()).status_code, 410)
 
     def test_unknown_tokens_are_not_kept(self):
         self.assertEqual(self.browser.get("/s/no-such-token/").status_code, 404)
