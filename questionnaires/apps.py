@@ -19,7 +19,7 @@ class QuestionnairesConfig(AppConfig):
         for model in (Campaign, CollectionPoint, Commitment, Questionnaire, Unit):
             for name, signal in (("save", post_save), ("delete", post_delete)):
                 signal.connect(
-                    page_cache.facts_clear,
+                    page_cache.facts_saved,
                     sender=model,
                     dispatch_uid=f"respondent-facts-{name}-{model._meta.label}",
                 )

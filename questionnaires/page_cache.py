@@ -180,7 +180,7 @@ def point_facts(token: str) -> PointFacts | None:
     the row once a second instead leaves the page without any database round
     trip. What this can delay, in another worker, is a change made outside the
     clock: a round closed early, a commitment edited, a unit renamed shows there
-    up to that many seconds late (in this process at once: :func:`facts_clear`
+    up to that many seconds late (in this process at once: :func:`facts_saved`
     runs on every save). The opening and closing times themselves are compared
     with the clock on every request, and a submission always reads the round
     fresh and is refused once it has closed, so nothing is stored late.
@@ -202,17 +202,18 @@ def point_facts(token: str) -> PointFacts | None:
     return facts
 
 
-def facts_clear(*args: object, **kwargs: object) -> None:
-    """Forget every point's facts in this process (a receiver of save signals):
-    at once, and again when the saving transaction commits, since another thread
-    of this process may read and keep the old row before the commit."""
-    _forget()
-    transaction.on_commit(_forget)
-
-
-def _forget() -> None:
+def facts_clear() -> None:
+    """Forget every point's facts in this process."""
     with _facts_lock:
         _facts.clear()
+
+
+def facts_saved(*args: object, **kwargs: object) -> None:
+    """A receiver of save signals: forget every point's facts at once, and again
+    when the saving transaction commits, since another thread of this process
+    may read and keep the old row before the commit."""
+    facts_clear()
+    transaction.on_commit(facts_clear)
 
 
 def read_point_facts(token: str) -> PointFacts | None:
