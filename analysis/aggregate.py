@@ -1,22 +1,23 @@
-"""Counting answers in the database: one pass over a round's answers, never row by row.
+"""Counting a round's scale answers in the database, never row by row.
 
-The scale answers of a round are read once, grouped by response into its *answer
-pattern*, and the responses grouped by (point, pattern):
+Each response carries its *answer pattern* (questionnaires.patterns): its scale
+answers packed into one integer when it was written. Counting a round is then
 
-1. Within its questionnaire version each scale question owns a few bits of a
-   63-bit word; an answer puts there the rank of its level on the scale plus one
-   (0 = not answered). OR-ing a response's answers packs its whole sheet of scale
-   answers into one integer (more only for a version of over 21 scale questions).
-2. The database returns one row per distinct (point, pattern) with the number of
-   responses that gave it: at most one per response, and far fewer in practice
-   (most people give most items the same few levels).
-3. numpy unpacks the patterns into the counts per (unit, question, level) that the
-   statistics start from, and :mod:`analysis.quality` into Cronbach's α and
-   straight-lining — the same pass, so the round's answers are scanned once.
+1. a GROUP BY (point, pattern) over the round's responses, read from the index
+   ``response_pattern_idx``: one row per distinct (point, pattern) with the
+   number of responses that gave it, far fewer than responses (most people give
+   most items the same few levels);
+2. numpy unpacking those patterns into the counts per (unit, question, level)
+   that the statistics start from, and :mod:`analysis.quality` into Cronbach's α
+   and straight-lining.
 
-Options, responses and ballots per unit are three small grouped queries. Memory
-is bounded by the number of distinct patterns (read in chunks), never by answers.
-Everything after the counts is numpy arrays (analysis/stats).
+A point where some response has no pattern, or one packed with another layout
+than its version's current one (a scale's levels edited since), is counted from
+its answers instead, all of its responses: the answers grouped by response into
+the same patterns, in one query (the pass every point took before patterns were
+stored). So are the responses written before them. Options, responses and
+ballots per unit are three small grouped queries. Memory is bounded by the
+number of distinct patterns (read in chunks), never by answers or responses.
 """
 
 from __future__ import annotations
@@ -32,12 +33,10 @@ from questionnaires.models import (
     Answer,
     BallotCode,
     CollectionPoint,
-    Question,
     Response,
-    ScaleLevel,
 )
+from questionnaires.patterns import Layout, layouts
 
-WORD_BITS = 63  # a signed 64-bit integer on every backend
 CHUNK_ROWS = 20_000
 WORK_MEM = "64MB"
 
@@ -51,24 +50,30 @@ class PatternItem:
     dimension: tuple[str, str] | None  # (code, title)
     word: int
     shift: int
+    bits: int
     level_ids: list[int]  # by rank: field value r means level_ids[r - 1]
     # score by field value (index 0 = no answer); NaN for an unscored level (不了解)
     scores: np.ndarray = field(repr=False)
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.bits) - 1
 
 
 @dataclass
 class AnswerPatterns:
     """The round's responses by (point, answer pattern); see the module docstring.
 
-    ``rows``: one per distinct (point, pattern): the point's index in
-    ``point_ids``, the pattern's words, the number of responses. ``versions``:
-    questionnaire id -> its items. ``exact`` is False when some response holds
-    two answers to one scale question (which the service never stores): such
-    patterns are left out of ``rows``, and the level counts come from a plain
-    GROUP BY instead.
+    ``rows``: one per distinct (point, pattern) of the responses with at least
+    one scale answer: the point's index in ``point_ids``, the pattern's fields
+    (``words`` columns; the check bits removed), the number of responses.
+    ``versions``: questionnire id -> its items. ``exact`` is False when some
+    response read from its answers holds two answers to one scale question
+    (which the service never stores): such patterns are left out of ``rows``,
+    and the level counts come from a plain GROUP BY instead. ``from_answers``:
+    the points counted from their answers.
     """
 
-    bits: int
     words: int
     point_ids: list[int]
     point_version: np.ndarray  # questionnaire id per point index
@@ -76,10 +81,11 @@ class AnswerPatterns:
     versions: dict[int, list[PatternItem]]
     version_keys: dict[int, tuple[str, int]]  # questionnaire id -> (key, version)
     exact: bool = True
-
-    @property
-    def mask(self) -> int:
-        return (1 << self.bits) - 1
+    from_answers: list[int] = field(default_factory=list)
+    point_units: list[int] = field(default_factory=list)  # unit id per point index
+    # Responses per point index, every one of the round's (None: not counted,
+    # when no version has a scale question).
+    responses: np.ndarray | None = None
 
     @property
     def weights(self) -> np.ndarray:
@@ -90,7 +96,7 @@ class AnswerPatterns:
         return self.point_version[self.rows[:, 0]] == questionnaire_id
 
     def field(self, item: PatternItem, rows: np.ndarray) -> np.ndarray:
-        return (rows[:, 1 + item.word] >> item.shift) & self.mask
+        return (rows[:, 1 + item.word] >> item.shift) & item.mask
 
 
 @dataclass
@@ -109,62 +115,54 @@ class CampaignCounts:
     patterns: AnswerPatterns | None = None
 
 
-def _layout(campaign_id: int) -> AnswerPatterns:
+def _items(layout: Layout) -> list[PatternItem]:
+    items = []
+    for slot in layout.slots:
+        scores = np.full(1 << slot.bits, np.nan)
+        for rank, score in enumerate(slot.scores, start=1):
+            if score is not None:
+                scores[rank] = score
+        items.append(
+            PatternItem(
+                question_id=slot.question_id,
+                questionnaire_id=layout.questionnaire_id,
+                dimension=slot.dimension,
+                word=slot.word,
+                shift=slot.shift,
+                bits=slot.bits,
+                level_ids=list(slot.level_ids),
+                scores=scores,
+            )
+        )
+    return items
+
+
+def _layout(campaign_id: int) -> tuple[AnswerPatterns, dict[int, Layout]]:
     points = list(
         CollectionPoint.objects.filter(campaign_id=campaign_id)
         .order_by("pk")
         .values_list(
-            "pk", "questionnaire_id", "questionnaire__key", "questionnaire__version"
+            "pk",
+            "questionnaire_id",
+            "questionnaire__key",
+            "questionnaire__version",
+            "unit_id",
         )
     )
-    version_keys = {qid: (key, version) for _pk, qid, key, version in points}
-    questions = list(
-        Question.objects.filter(
-            questionnaire_id__in=list(version_keys), kind=Question.Kind.SCALE
-        )
-        .select_related("dimension")
-        .order_by("questionnaire_id", "order", "id")
-    )
-    levels: dict[int, list[ScaleLevel]] = defaultdict(list)
-    for level in ScaleLevel.objects.filter(
-        scale_id__in={q.scale_id for q in questions}
-    ).order_by("scale_id", "order", "id"):
-        levels[level.scale_id].append(level)
-    widest = max((len(found) for found in levels.values()), default=1)
-    bits = widest.bit_length()  # rank + 1 in 1..widest, 0 for no answer
-    per_word = WORD_BITS // bits
-    versions: dict[int, list[PatternItem]] = defaultdict(list)
-    for question in questions:
-        position = len(versions[question.questionnaire_id])
-        word, slot = divmod(position, per_word)
-        scale = levels[question.scale_id]
-        scores = np.full(1 << bits, np.nan)
-        for rank, level in enumerate(scale, start=1):
-            if level.score is not None:
-                scores[rank] = float(level.score)
-        versions[question.questionnaire_id].append(
-            PatternItem(
-                question_id=question.pk,
-                questionnaire_id=question.questionnaire_id,
-                dimension=(question.dimension.code, question.dimension.title)
-                if question.dimension
-                else None,
-                word=word,
-                shift=slot * bits,
-                level_ids=[level.pk for level in scale],
-                scores=scores,
-            )
-        )
-    words = max((-(-len(items) // per_word) for items in versions.values()), default=1)
-    return AnswerPatterns(
-        bits=bits,
-        words=max(words, 1),
+    version_keys = {qid: (key, version) for _pk, qid, key, version, _u in points}
+    found = layouts(version_keys)
+    versions = {qid: _items(layout) for qid, layout in found.items() if layout.slots}
+    words = max((layout.words for layout in found.values()), default=1)
+    patterns = AnswerPatterns(
+        words=words,
         point_ids=[pk for pk, *_ in points],
         point_version=np.array([qid for _pk, qid, *_ in points], dtype=np.int64),
         rows=np.empty((0, words + 2), dtype=np.int64),
-        versions=dict(versions),
+        versions=versions,
         version_keys=version_keys,
+        point_units=[unit_id for *_, unit_id in points],
     )
+    return patterns, found
 
 
 def _lookup(column: str, mapping: dict[int, int]) -> str:
@@ -182,13 +180,117 @@ def _lookup(column: str, mapping: dict[int, int]) -> str:
     return f"(CASE {column} {whens} END)"
 
 
-def answer_patterns(campaign_id: int) -> AnswerPatterns:
-    """The round's responses by (point, answer pattern), in one grouped query."""
-    patterns = _layout(campaign_id)
-    items = [item for found in patterns.versions.values() for item in found]
-    if not items:
-        return patterns
+# PostgreSQL's binary COPY: a 19-byte header (signature, flags, no extension),
+# then per row a 16-bit field count and each field as a 32-bit length and its
+# bytes, big-endian; a 16-bit -1 ends it.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+
+
+def _copy_rows(cursor, sql: str, columns: int) -> np.ndarray:
+    """The rows of ``sql`` (``columns`` bigint columns, none NULL) read as one
+    binary COPY straight into numpy: a Python object per value would cost more
+    than the query at a million responses."""
+    data = bytearray()
+    with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
+        for chunk in copy:
+            data += chunk
+    row = np.dtype(
+        [("fields", ">i2")]
+        + [
+            item
+            for c in range(columns)
+            for item in ((f"l{c}", ">i4"), (f"v{c}", ">i8"))
+        ]
+    )
+    body = len(data) - len(_COPY_HEADER) - 2
+    if not data.startswith(_COPY_HEADER) or body % row.itemsize:
+        raise ValueError("unexpected COPY output")
+    found = np.frombuffer(
+        data, dtype=row, offset=len(_COPY_HEADER), count=body // row.itemsize
+    )
+    if (found["fields"] != columns).any() or any(
+        (found[f"l{c}"] != 8).any() for c in range(columns)
+    ):
+        raise ValueError("COPY output is not bigint columns without NULLs")
+    rows = np.empty((len(found), columns), dtype=np.int64)
+    for c in range(columns):
+        rows[:, c] = found[f"v{c}"]
+    return rows
+
+
+def _fetch(sql: str, columns: int) -> list[np.ndarray]:
+    """The query's rows (bigint columns, none NULL) as int64 blocks, in a
+    transaction whose hash tables may take ``WORK_MEM``."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # One hash entry per response (~70 bytes) when grouping answers:
+            # 64 MB holds a million responses in memory instead of spilling
+            # batches to disk. For this transaction only.
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            rows = _copy_rows(cursor, sql, columns)
+        return [rows] if len(rows) else []
+    chunks = []
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while found := cursor.fetchmany(CHUNK_ROWS):
+            chunks.append(np.array(found, dtype=np.int64).reshape(len(found), columns))
+    return chunks
+
+
+def _stored(
+    patterns: AnswerPatterns, found: dict[int, Layout], point_ids: np.ndarray
+) -> tuple[np.ndarray, set[int]]:
+    """The stored patterns of the round's responses, grouped by (point, pattern):
+    rows as in :class:`AnswerPatterns`, and the point indexes to count from their
+    answers (some response with no pattern, or one of another layout)."""
+    points = ", ".join(str(int(pk)) for pk in patterns.point_ids)
+    table = Response._meta.db_table
+    sql = f"""
+        SELECT CAST(point_id AS BIGINT), COALESCE(answer_pattern, -1), COUNT(*)
+        FROM {table} WHERE point_id IN ({points})
+        GROUP BY point_id, answer_pattern
+    """
+    chunks = _fetch(sql, 3)
     words = patterns.words
+    patterns.responses = np.zeros(len(point_ids), dtype=np.int64)
+    if not chunks:
+        return np.empty((0, words + 2), dtype=np.int64), set()
+    block = np.concatenate(chunks)
+    block[:, 0] = np.searchsorted(point_ids, block[:, 0])
+    # Every response of the round is in some row: the responses per point.
+    patterns.responses = np.bincount(
+        block[:, 0], weights=block[:, 2], minlength=len(point_ids)
+    ).astype(np.int64)
+    # Per point index: its version's field bits and check (-1: not packed).
+    field_bits = np.zeros(len(point_ids), dtype=np.int64)
+    check = np.full(len(point_ids), -1, dtype=np.int64)
+    for index, questionnaire_id in enumerate(patterns.point_version):
+        layout = found[int(questionnaire_id)]
+        field_bits[index] = layout.field_bits
+        if layout.check is not None:
+            check[index] = layout.check
+    point, pattern = block[:, 0], block[:, 1]
+    valid = (pattern >= 0) & (pattern >> field_bits[point] == check[point])
+    unpacked = set(np.unique(point[~valid]).tolist())
+    fields = pattern & ((np.int64(1) << field_bits[point]) - 1)
+    keep = valid & (fields != 0) & ~np.isin(point, list(unpacked))
+    rows = np.zeros((int(keep.sum()), words + 2), dtype=np.int64)
+    rows[:, 0] = point[keep]
+    rows[:, 1] = fields[keep]
+    rows[:, -1] = block[keep, 2]
+    return rows, unpacked
+
+
+def _from_answers(
+    patterns: AnswerPatterns, point_indexes: list[int], point_ids: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """The patterns of these points' responses computed from their answers, in
+    one grouped query; and whether every one is exact (see AnswerPatterns)."""
+    items = [item for found in patterns.versions.values() for item in found]
+    words = patterns.words
+    empty = np.empty((0, words + 2), dtype=np.int64)
+    if not items or not point_indexes:
+        return empty, True
     word = _lookup("a.question_id", {i.question_id: i.word for i in items})
     shift = _lookup("a.question_id", {i.question_id: i.shift for i in items})
     rank = _lookup(
@@ -213,10 +315,11 @@ def answer_patterns(campaign_id: int) -> AnswerPatterns:
     columns = ", ".join(f"c{w}" for w in range(words))
     # The points' ids in the text: the planner then estimates the rows from the
     # answers' own statistics, whatever it knows of the points table.
-    points = ", ".join(str(int(pk)) for pk in patterns.point_ids)
+    points = ", ".join(str(int(patterns.point_ids[i])) for i in point_indexes)
     sql = f"""
-        SELECT point_id, {", ".join(f"COALESCE(c{w}, -1)" for w in range(words))},
-               COUNT(*), SUM(n)
+        SELECT CAST(point_id AS BIGINT),
+               {", ".join(f"COALESCE(c{w}, -1)" for w in range(words))},
+               COUNT(*), CAST(SUM(n) AS BIGINT)
         FROM (
             SELECT a.point_id AS point_id, COUNT(*) AS n, {packed}
             FROM {Answer._meta.db_table} a
@@ -225,37 +328,38 @@ def answer_patterns(campaign_id: int) -> AnswerPatterns:
         ) r
         GROUP BY point_id, {columns}
     """
-    point_ids = np.array(patterns.point_ids, dtype=np.int64)  # ascending
-    chunks = []
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One hash entry per response (~70 bytes): 64 MB holds a million
-            # responses in memory instead of spilling batches to disk. For this
-            # transaction only.
-            with connection.cursor() as setting:
-                setting.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        cursor.execute(sql)
-        while found := cursor.fetchmany(CHUNK_ROWS):
-            block = np.array(found, dtype=np.int64).reshape(len(found), words + 3)
-            # The point's index in point_ids, in place of its id.
-            block[:, 0] = np.searchsorted(point_ids, block[:, 0])
-            chunks.append(block)
+    chunks = _fetch(sql, words + 3)
     if not chunks:
-        return patterns
+        return empty, True
     rows = np.concatenate(chunks)
+    # The point's index in point_ids, in place of its id.
+    rows[:, 0] = np.searchsorted(point_ids, rows[:, 0])
     # A pattern is exact when its responses' answers are as many as its fields
     # (a NULL word, -1, comes from an answer outside the layout: never exact).
     fields = np.zeros(len(rows), dtype=np.int64)
     for questionnaire_id, version_items in patterns.versions.items():
         mine = patterns.point_version[rows[:, 0]] == questionnaire_id
         for item in version_items:
-            value = (rows[mine, 1 + item.word] >> item.shift) & patterns.mask
+            value = (rows[mine, 1 + item.word] >> item.shift) & item.mask
             fields[mine] += (value > 0) & (value <= len(item.level_ids))
     exact = (rows[:, 1 : 1 + words] >= 0).all(axis=1) & (
         fields * rows[:, -2] == rows[:, -1]
     )
-    patterns.exact = bool(exact.all())
-    patterns.rows = rows[exact][:, :-1]  # point, words, responses
+    return rows[exact][:, :-1], bool(exact.all())
+
+
+def answer_patterns(campaign_id: int) -> AnswerPatterns:
+    """The round's responses by (point, answer pattern): the stored patterns in
+    one grouped query, and the points that need it counted from their answers in
+    one more."""
+    patterns, found = _layout(campaign_id)
+    if not patterns.versions:
+        return patterns
+    point_ids = np.array(patterns.point_ids, dtype=np.int64)  # ascending
+    stored, unpacked = _stored(patterns, found, point_ids)
+    computed, patterns.exact = _from_answers(patterns, sorted(unpacked), point_ids)
+    patterns.rows = np.concatenate([stored, computed])
+    patterns.from_answers = [patterns.point_ids[i] for i in sorted(unpacked)]
     return patterns
 
 
@@ -290,11 +394,7 @@ def campaign_counts(campaign_id: int) -> CampaignCounts:
     patterns = answer_patterns(campaign_id)
     counts.patterns = patterns
     if patterns.exact:
-        unit_of = dict(
-            CollectionPoint.objects.filter(campaign_id=campaign_id).values_list(
-                "pk", "unit_id"
-            )
-        )
+        unit_of = dict(zip(patterns.point_ids, patterns.point_units, strict=True))
         counts.levels = _level_counts(patterns, unit_of)
     else:
         level_rows = (
@@ -317,13 +417,21 @@ def campaign_counts(campaign_id: int) -> CampaignCounts:
         options[(unit_id, question_id)][option_id] = n
     counts.options = dict(options)
 
-    response_rows = (
-        Response.objects.filter(point__campaign_id=campaign_id)
-        .order_by()
-        .values_list("point__unit_id")
-        .annotate(n=Count("*"))
-    )
-    counts.responses = dict(response_rows)
+    if patterns.responses is not None:
+        # Counted with the patterns: every response of the round is in a row.
+        by_unit: dict[int, int] = defaultdict(int)
+        for unit_id, n in zip(patterns.point_units, patterns.responses, strict=True):
+            if n:
+                by_unit[unit_id] += int(n)
+        counts.responses = dict(by_unit)
+    else:
+        response_rows = (
+            Response.objects.filter(point__campaign_id=campaign_id)
+            .order_by()
+            .values_list("point__unit_id")
+            .annotate(n=Count("*"))
+        )
+        counts.responses = dict(response_rows)
 
     ballot_rows = (
         BallotCode.objects.filter(point__campaign_id=campaign_id)

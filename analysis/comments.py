@@ -96,12 +96,14 @@ def comment_rows(
         ).values_list("response_id", "level__polarity")
     )
     rows: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    # Many comments say the same ("无", "很好"): each distinct text masked once.
+    masked: dict[str, str] = {}
     for unit_id, response_id, text in texts.values_list(
         "point__unit_id", "response_id", "text"
     ).iterator():
-        rows[unit_id].append(
-            (names.mask(mask_personal(text)), polarity.get(response_id, "dont_know"))
-        )
+        if text not in masked:
+            masked[text] = names.mask(mask_personal(text))
+        rows[unit_id].append((masked[text], polarity.get(response_id, "dont_know")))
     return dict(rows)
 
 

@@ -14,8 +14,8 @@ stands in for sentiment.
   live on a private ``jieba.Tokenizer`` and extractor (jieba's TF-IDF with its IDF
   table, without importing ``jieba.analyse``), so the global ``jieba.dt`` stays
   untouched.
-- :func:`themes` clusters comments by character 2–3-gram TF-IDF, cosine distance
-  and average-linkage agglomerative clustering; :func:`negative_candidates` picks
+- :func:`themes` clusters comments by character 2–3-gram TF-IDF (scikit-learn's,
+  computed here), cosine distance and average-linkage agglomerative clustering; :func:`negative_candidates` picks
   the themes that may become findings (the office confirms them).
 
 Output depends only on the multiset of comments: input is sorted first, and
@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -39,8 +40,8 @@ import numpy as np
 
 from analysis.stats.rates import POLARITIES
 
-# scikit-learn, scipy.cluster and jieba's dictionary and IDF table cost about a
-# second and 200 MB; they are loaded on first use, so that a view importing only
+# scipy.cluster and jieba's dictionary and IDF table cost about half a second
+# and 100 MB; they are loaded on first use, so that a view importing only
 # mask_personal stays light.
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -285,10 +286,21 @@ class _TFIDF:
     def extract_tags(self, sentence: str) -> list[tuple[str, float]]:
         """Every keyword with its weight, heaviest first (topK=None, withWeight)."""
         freq: dict[str, float] = {}
+        for w, n in self.term_counts(sentence).items():
+            freq[w] = freq.get(w, 0.0) + n
+        return self.weigh(freq)
+
+    def term_counts(self, sentence: str) -> dict[str, int]:
+        """How often each word extract_tags keeps occurs in ``sentence``."""
+        counts: dict[str, int] = {}
         for w in self.tokenizer.cut(sentence):
             if len(w.strip()) < 2 or w.lower() in self.stop_words:
                 continue
-            freq[w] = freq.get(w, 0.0) + 1.0
+            counts[w] = counts.get(w, 0) + 1
+        return counts
+
+    def weigh(self, freq: dict[str, float]) -> list[tuple[str, float]]:
+        """TF-IDF weights from term frequencies, heaviest first (in place)."""
         total = sum(freq.values())
         for k in freq:
             freq[k] *= self.idf_freq.get(k, self.median_idf) / total
@@ -313,11 +325,11 @@ def _extractor() -> _TFIDF:
 
 def prepare() -> None:
     """Load what :func:`themes` and :func:`keywords` need ahead of their first use:
-    scikit-learn, scipy's clustering and jieba's dictionaries (about 2 s and 150 MB,
-    once per process). The analysis calls it in a thread while the database
-    counts; nothing here touches the database."""
+    scipy's clustering and jieba's dictionaries (about 0.7 s, once per process).
+    The analysis calls it in a thread while the database counts; nothing here
+    touches the database."""
     from scipy.cluster.hierarchy import fcluster, linkage  # noqa: F401
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401
+    from scipy.sparse import csr_matrix  # noqa: F401
 
     _extractor()
     _stop_word_pattern()
@@ -345,10 +357,19 @@ def keywords(texts: Sequence[str], top_k: int = 10) -> list[tuple[str, float]]:
     """
     if top_k <= 0:
         return []
-    document = "\n".join(
-        sorted(_MASK_TOKEN_RE.sub(" ", mask_personal(text)) for text in texts)
-    )
-    weighted = _extractor().extract_tags(document)
+    # The TF of the texts joined into one document, one text per line, which is
+    # the sum of each text's: jieba cuts at every line break (and at every
+    # character outside its word classes), and keeps nothing shorter than two
+    # characters. So each distinct text is masked and cut once, its counts
+    # multiplied by how often it occurs. The counts are integers, exact in
+    # floats, whatever the order they are added in.
+    extractor = _extractor()
+    freq: dict[str, float] = {}
+    for text, times in Counter(texts).items():
+        cleaned = _MASK_TOKEN_RE.sub(" ", mask_personal(text))
+        for word, n in extractor.term_counts(cleaned).items():
+            freq[word] = freq.get(word, 0.0) + n * times
+    weighted = extractor.weigh(freq)
     ranked = sorted(
         (
             (word, weight)
@@ -461,13 +482,18 @@ def themes(
         if comment.polarity not in POLARITIES:
             raise ValueError(f"unknown polarity {comment.polarity!r}")
 
+    # Each distinct text masked and normalised once (comments repeat: "很好").
+    cleaned: dict[str, tuple[str, str]] = {}
+    for comment in comments:
+        if comment.text not in cleaned:
+            masked = mask_personal(comment.text)
+            cleaned[comment.text] = (masked, _normalize(masked))
     # Sorted by content, so that the clustering never sees the input order; the
     # position rides along last, only to report members.
     items = sorted(
         (normalized, masked, comment.polarity, position)
         for position, comment in enumerate(comments)
-        for masked in [mask_personal(comment.text)]
-        for normalized in [_normalize(masked)]
+        for masked, normalized in [cleaned[comment.text]]
         if normalized and normalized.replace(" ", "") not in NULL_ANSWERS
     )
     if not items:
@@ -502,17 +528,79 @@ def _vectorize(texts: list[str]) -> csr_matrix:
     would dilute the shared ones; without it, comments of one topic in different
     words still come out close. A text with no shared n-gram is a zero row, at
     distance 1 from everything.
+
+    scikit-learn's ``TfidfVectorizer(analyzer=_ngrams, min_df=2,
+    sublinear_tf=True)``, computed as it computes it, to the last bit (the test
+    compares the two): columns are the kept n-grams in alphabetical order, the
+    entries of a row in the order the corpus first met their n-grams; TF is
+    1 + ln(count), IDF ln((1 + n) / (1 + df)) + 1, and each row is divided by
+    its Euclidean norm, summed in that order. Importing scikit-learn for this
+    cost about a second per process, which every analysis paid.
     """
     from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if len(texts) < 2:
-        return csr_matrix((len(texts), 0))
-    vectorizer = TfidfVectorizer(analyzer=_ngrams, min_df=2, sublinear_tf=True)
-    try:
-        return vectorizer.fit_transform(texts).tocsr()
-    except ValueError:  # "After pruning, no terms remain": nothing is shared
-        return csr_matrix((len(texts), 0))
+    n = len(texts)
+    if n < 2:
+        return csr_matrix((n, 0))
+    counted: dict[str, dict[str, int]] = {}  # each distinct text cut once
+    vocabulary: dict[str, int] = {}  # n-gram -> first-met id
+    ids: list[int] = []
+    values: list[int] = []
+    indptr = [0]
+    for text in texts:
+        counts = counted.get(text)
+        if counts is None:
+            counts = counted[text] = {}
+            for gram in _ngrams(text):
+                counts[gram] = counts.get(gram, 0) + 1
+        for gram, count in counts.items():
+            ids.append(vocabulary.setdefault(gram, len(vocabulary)))
+            values.append(count)
+        indptr.append(len(ids))
+    if not vocabulary:
+        return csr_matrix((n, 0))
+    counts_matrix = csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(ids), np.array(indptr)),
+        shape=(n, len(vocabulary)),
+    )
+    counts_matrix.sort_indices()  # each row by first-met id
+    first_met = counts_matrix.indices
+    df = np.bincount(first_met, minlength=len(vocabulary))
+    kept = df >= 2
+    if not kept.any():
+        return csr_matrix((n, 0))
+    # Column of a kept n-gram: its rank in alphabetical order among the kept.
+    column = np.full(len(vocabulary), -1, dtype=np.int64)
+    kept_grams = sorted(gram for gram, i in vocabulary.items() if kept[i])
+    column[[vocabulary[gram] for gram in kept_grams]] = np.arange(len(kept_grams))
+    keep = kept[first_met]
+    rows = np.repeat(np.arange(n), np.diff(counts_matrix.indptr))[keep]
+    indices = column[first_met[keep]]
+    data = counts_matrix.data[keep]
+    row_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=row_ptr[1:])
+    # TF, IDF.
+    np.log(data, out=data)
+    data += 1.0
+    df_kept = np.array([df[vocabulary[gram]] for gram in kept_grams], dtype=np.float64)
+    df_kept += 1.0
+    idf = np.full_like(df_kept, n + 1, dtype=np.float64)
+    idf /= df_kept
+    np.log(idf, out=idf)
+    idf += 1.0
+    data *= idf[indices]
+    # Row norms summed entry by entry in row order: one pass per position,
+    # across all rows at once (padding adds exact zeros).
+    position = np.arange(len(data)) - row_ptr[rows]
+    squares = np.zeros((n, int(position.max()) + 1 if len(data) else 0))
+    squares[rows, position] = data * data
+    norms = np.zeros(n)
+    for j in range(squares.shape[1]):
+        norms += squares[:, j]
+    norms = np.sqrt(norms)
+    nonzero = norms[rows] != 0.0
+    data[nonzero] /= norms[rows][nonzero]
+    return csr_matrix((data, indices, row_ptr), shape=(n, len(kept_grams)))
 
 
 def _ngrams(text: str) -> list[str]:

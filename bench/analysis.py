@@ -2,8 +2,10 @@
 
 The round (200 points: 20 党委, 170 党支部, 10 服务窗口, built-in questionnaires) is
 made through the services in a child process; the responses and answers are then
-generated inside PostgreSQL (``INSERT … SELECT generate_series``), grown in place
-from one size to the next, and the tables ANALYZEd.
+generated inside PostgreSQL (``INSERT … SELECT generate_series``), each response
+with its answer pattern packed in SQL with the layouts questionnaires.patterns
+gives (as the pool stores it), grown in place from one size to the next, and the
+tables ANALYZEd.
 
 Each answer's level comes from a per-response latent satisfaction (so items of a
 dimension correlate and α is meaningful), a per-unit shift (a few units are
@@ -16,8 +18,12 @@ Figures per size:
   imported Django and connected (only the call is timed), against the bare
   ``GROUP BY (point, question, level)`` over the same rows, run on a psycopg
   connection like the service's;
-- the database side alone (``campaign_counts`` + ``round_quality``: the one pass
-  over the answers and the small grouped queries), against the same baseline;
+- its parts, timed in the same runs: the counting pass (``campaign_counts``),
+  the statistics (``compute_statistics``), writing the result rows, the comment
+  themes, and the rest;
+- the database side alone (``campaign_counts`` + ``round_quality``: the GROUP BY
+  over the stored answer patterns and the small grouped queries), against the
+  same baseline; the run fails if any point had to be counted from its answers;
 - the whole ``manage.py analyze_campaign`` wall time against the same baseline;
 - peak MB of that process (goal < 500 MB at the largest size);
 - seconds per 100k responses (growth), reported.
@@ -103,21 +109,83 @@ def _setup() -> dict:
         )
     campaign_open(campaign=campaign)
     campaign_close(campaign=campaign)
-    return {"campaign": campaign.pk}
+    return {"campaign": campaign.pk, "layout": _pattern_layout(campaign)}
 
 
-def _analyze(campaign_id: int) -> dict:
-    """Time campaign_analyze alone, in a process that has imported and connected."""
+def _pattern_layout(campaign) -> dict:
+    """The round's pattern layouts (questionnaires.patterns) as the generator's
+    SQL uses them: per version the bits above the fields (its check), per
+    question its shift, per level its rank."""
+    from questionnaires.patterns import layouts
+
+    found = layouts(campaign.points.values_list("questionnaire_id", flat=True))
+    return {
+        "versions": [
+            [qid, None if lay.check is None else lay.check << lay.field_bits]
+            for qid, lay in found.items()
+        ],
+        "questions": [
+            [slot.question_id, slot.shift]
+            for lay in found.values()
+            for slot in lay.slots
+        ],
+        "levels": sorted(
+            {
+                (level_id, rank)
+                for lay in found.values()
+                for slot in lay.slots
+                for rank, level_id in enumerate(slot.level_ids, start=1)
+            }
+        ),
+    }
+
+
+# The parts of campaign_analyze timed apart (module attribute of analysis.services
+# -> name in the breakdown); the rest is what the whole run took besides them.
+PARTS = {
+    "campaign_counts": "counting",
+    "compute_statistics": "statistics",
+    "bulk_insert": "writing",
+    "_theme_findings": "themes",
+}
+
+
+def _analyze(campaign_id: int, *, warm: bool = False) -> dict:
+    """Time campaign_analyze alone, in a process that has imported and connected,
+    and its parts, each wrapped in a timer (microseconds of overhead).
+
+    ``warm``: in a process that has also loaded the comment themes' models
+    (jieba's dictionaries, about 0.7 s), as a web worker has after its first
+    analysis; otherwise the run loads them, in a thread beside the counting."""
     from django.db import connection
 
-    from analysis.services import campaign_analyze
+    from analysis import services, themes
     from questionnaires.models import Campaign
 
+    if warm:
+        themes.prepare()
+
+    spent = dict.fromkeys(PARTS.values(), 0.0)
+
+    def timer(function, name):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - start
+
+        return timed
+
+    for attribute, name in PARTS.items():
+        setattr(services, attribute, timer(getattr(services, attribute), name))
     campaign = Campaign.objects.select_related("organizer").get(pk=campaign_id)
     connection.ensure_connection()
     start = time.perf_counter()
-    run = campaign_analyze(campaign=campaign)
-    return {"seconds": time.perf_counter() - start, "responses": run.n_responses}
+    run = services.campaign_analyze(campaign=campaign)
+    seconds = time.perf_counter() - start
+    spent["rest"] = seconds - sum(spent.values())
+    return {"seconds": seconds, "responses": run.n_responses, "parts": spent}
 
 
 def _counts(campaign_id: int) -> dict:
@@ -135,6 +203,7 @@ def _counts(campaign_id: int) -> dict:
     return {
         "seconds": time.perf_counter() - start,
         "patterns": int(len(counts.patterns.rows)),
+        "from_answers": len(counts.patterns.from_answers),
     }
 
 
@@ -146,6 +215,8 @@ def _child(argv: list[str]) -> None:
         print(json.dumps(_setup()))
     elif argv[0] == "analyze":
         print(json.dumps(_analyze(int(argv[1]))))
+    elif argv[0] == "analyze-warm":
+        print(json.dumps(_analyze(int(argv[1]), warm=True)))
     elif argv[0] == "counts":
         print(json.dumps(_counts(int(argv[1]))))
     else:
@@ -195,15 +266,11 @@ FROM (
 ) g
 JOIN bench_points p ON p.i = g.i;
 
-INSERT INTO questionnaires_response (id, point_id, questionnaire_id, submitted_on)
-SELECT id, point_id, questionnaire_id, current_date - (random() * 9)::int
-FROM bench_new;
-
 -- Scale answers: the response's latent plus item noise; 不了解 (the last level of
 -- three_dk) now and then; a straight-liner gives its first pick everywhere.
-INSERT INTO questionnaires_answer (id, response_id, point_id, question_id, level_id,
-                                   option_id, text)
-SELECT gen_random_uuid(), r.id, r.point_id, q.id, lv.level_id, NULL, ''
+CREATE TEMP TABLE bench_scale AS
+SELECT gen_random_uuid() AS id, r.id AS response_id, r.point_id, q.id AS question_id,
+       lv.level_id
 FROM bench_new r
 JOIN questionnaires_question q
   ON q.questionnaire_id = r.questionnaire_id AND q.kind = 'scale'
@@ -220,6 +287,28 @@ JOIN bench_levels lv ON lv.scale_id = q.scale_id AND lv.rank = (
                   SELECT id FROM questionnaires_scale WHERE key = 'three_dk')
                   THEN 1 ELSE 0 END))
     END);
+
+-- Each response with its answer pattern, as the pool writes it
+-- (questionnaires.patterns: the layout's check above each field's rank).
+INSERT INTO questionnaires_response (id, point_id, questionnaire_id, submitted_on,
+                                     answer_pattern)
+SELECT r.id, r.point_id, r.questionnaire_id, current_date - (random() * 9)::int,
+       v.base | coalesce(p.fields, 0)
+FROM bench_new r
+JOIN (VALUES %(versions)s) v (questionnaire_id, base)
+  ON v.questionnaire_id = r.questionnaire_id
+LEFT JOIN (
+    SELECT s.response_id, bit_or(l.rank::bigint << q.shift) AS fields
+    FROM bench_scale s
+    JOIN (VALUES %(questions)s) q (question_id, shift) USING (question_id)
+    JOIN (VALUES %(levels)s) l (level_id, rank) USING (level_id)
+    GROUP BY s.response_id
+) p ON p.response_id = r.id;
+
+INSERT INTO questionnaires_answer (id, response_id, point_id, question_id, level_id,
+                                   option_id, text)
+SELECT id, response_id, point_id, question_id, level_id, NULL, ''
+FROM bench_scale;
 
 -- Options: every window response picks one 办结 option and one or two 改进 options.
 INSERT INTO questionnaires_answer (id, response_id, point_id, question_id, level_id,
@@ -251,15 +340,28 @@ WHERE r.comment;
 """
 
 
-def _generate(url: str, campaign_id: int, count: int) -> None:
+def _values(rows: list) -> str:
+    """Integer rows as the text of a VALUES list (NULL for None)."""
+    return ", ".join(
+        "(" + ", ".join("NULL::bigint" if v is None else str(int(v)) for v in row) + ")"
+        for row in rows
+    )
+
+
+def _generate(url: str, campaign_id: int, count: int, layout: dict) -> None:
     import psycopg
 
+    sql = GENERATE
+    for name, value in (
+        ("campaign", str(int(campaign_id))),
+        ("count", str(int(count))),
+        ("versions", _values(layout["versions"])),
+        ("questions", _values(layout["questions"])),
+        ("levels", _values(layout["levels"])),
+    ):
+        sql = sql.replace(f"%({name})s", value)
     with psycopg.connect(url, autocommit=False) as conn:
-        conn.execute(
-            GENERATE.replace("%(campaign)s", str(int(campaign_id))).replace(
-                "%(count)s", str(int(count))
-            )
-        )
+        conn.execute(sql)
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         # As autovacuum would leave them after a round: visibility map set (the
@@ -292,7 +394,8 @@ def run(ctx: Context) -> list[Figure]:
     sizes = FULL_SIZES if ctx.full else QUICK_SIZES
     url = ctx.fresh_database(SUITE)
     env = service_env(url)
-    campaign_id = _run_child(url, "setup")["campaign"]
+    made_round = _run_child(url, "setup")
+    campaign_id = made_round["campaign"]
     figures: list[Figure] = []
     made = 0
     growth: list[float] = []
@@ -300,16 +403,18 @@ def run(ctx: Context) -> list[Figure]:
     for size in sizes:
         ctx.log(f"analysis: generating {size - made} responses (to {size})")
         started = time.perf_counter()
-        _generate(url, campaign_id, size - made)
+        _generate(url, campaign_id, size - made, made_round["layout"])
         made = size
         ctx.log(f"analysis: generated in {time.perf_counter() - started:.1f} s")
         label = f"{size // 1000}k" if size < 1_000_000 else f"{size // 1_000_000}M"
         _bare(url, campaign_id)  # warm the cache for both sides alike
-        ours, theirs = alternate(
-            ctx.repeats,
-            lambda: _run_child(url, "analyze", str(campaign_id))["seconds"],
-            lambda: _bare(url, campaign_id),
-        )
+        analysed: list[dict] = []
+
+        def analyse(analysed: list = analysed) -> float:
+            analysed.append(_run_child(url, "analyze-warm", str(campaign_id)))
+            return analysed[-1]["seconds"]
+
+        ours, theirs = alternate(ctx.repeats, analyse, lambda: _bare(url, campaign_id))
         figures.append(
             Figure(
                 SUITE,
@@ -319,14 +424,55 @@ def run(ctx: Context) -> list[Figure]:
                 theirs,
                 "GROUP BY (point, question, level)",
                 ("ratio<=", 2.0),
+                notes="in a worker that has loaded the theme models (as after its"
+                " first analysis); the parts below are from these runs",
+            )
+        )
+        cold = [
+            _run_child(url, "analyze", str(campaign_id))["seconds"]
+            for _ in range(ctx.repeats)
+        ]
+        figures.append(
+            Figure(
+                SUITE,
+                f"campaign_analyze, {label} responses, first in a new process",
+                "s",
+                cold,
+                theirs,
+                "GROUP BY (point, question, level)",
+                None,
+                notes="loads the theme models (about 0.7 s) in a thread beside the"
+                " counting",
             )
         )
         growth.append(sorted(ours)[len(ours) // 2] / (size / 100_000))
+        for name in [*PARTS.values(), "rest"]:
+            figures.append(
+                Figure(
+                    SUITE,
+                    f"campaign_analyze, {label} responses: {name}",
+                    "s",
+                    [found["parts"][name] for found in analysed],
+                    theirs,
+                    "GROUP BY (point, question, level)",
+                    None,
+                    notes="part of the row above, timed in the same runs",
+                )
+            )
+        counts_runs: list[dict] = []
+
+        def count(counts_runs: list = counts_runs) -> float:
+            counts_runs.append(_run_child(url, "counts", str(campaign_id)))
+            return counts_runs[-1]["seconds"]
+
         counted, bare_again = alternate(
-            ctx.repeats,
-            lambda: _run_child(url, "counts", str(campaign_id))["seconds"],
-            lambda: _bare(url, campaign_id),
+            ctx.repeats, count, lambda: _bare(url, campaign_id)
         )
+        if any(found["from_answers"] for found in counts_runs):
+            raise RuntimeError(
+                "analysis: some points were counted from their answers: the"
+                " generated responses lack their stored patterns"
+            )
         figures.append(
             Figure(
                 SUITE,

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from .forms_spec import CleanAnswer, FormSpec
 from .models import Answer, CollectionPoint, PendingSubmission, Response
+from .patterns import layouts
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +178,18 @@ def _write(point_id: int, submissions: Sequence[Submission]) -> None:
     batch = list(submissions)
     _shuffler.shuffle(batch)
     latest = max(batch, key=lambda s: (s.day, -1 if s.hour is None else s.hour))
+    # Each response's scale answers packed (questionnaires.patterns), so that the
+    # analysis counts responses rather than answers.
+    layout = layouts({s.questionnaire_id for s in batch})
     responses = [
         Response(
             point_id=point_id,
             questionnaire_id=submission.questionnaire_id,
             submitted_on=latest.day,
             submitted_hour=latest.hour,
+            answer_pattern=layout[submission.questionnaire_id].pack(
+                (a.question_id, a.level_id) for a in submission.answers
+            ),
         )
         for submission in batch
     ]

@@ -51,16 +51,31 @@ class Response(models.Model):
     """One anonymous submission. See the module docstring for what it must not hold."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by response_pattern_idx, which leads with the point: no index of
+    # its own, so a batch write maintains as many indexes as before the pattern.
     point = models.ForeignKey(
-        CollectionPoint, on_delete=models.PROTECT, related_name="responses"
+        CollectionPoint,
+        on_delete=models.PROTECT,
+        related_name="responses",
+        db_index=False,
     )
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT)
     submitted_on = models.DateField()
     submitted_hour = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The scale answers packed as questionnaires.patterns lays them out, written
+    # with the answers (questionnaires.pool); NULL when not packed, and then the
+    # analysis reads the point's answers. Derived from the answers, nothing more.
+    answer_pattern = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("答卷")
         verbose_name_plural = _("答卷")
+        indexes = [
+            # Counting a round is a GROUP BY (point, pattern): read index-only.
+            models.Index(
+                fields=["point", "answer_pattern"], name="response_pattern_idx"
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(submitted_hour__isnull=True) | Q(submitted_hour__lte=23),
@@ -80,8 +95,9 @@ class Answer(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by answer_response_idx, which leads with the response.
     response = models.ForeignKey(
-        Response, on_delete=models.CASCADE, related_name="answers"
+        Response, on_delete=models.CASCADE, related_name="answers", db_index=False
     )
     point = models.ForeignKey(
         CollectionPoint, on_delete=models.PROTECT, related_name="+"
@@ -99,7 +115,27 @@ class Answer(models.Model):
         verbose_name = _("答案")
         verbose_name_plural = _("答案")
         indexes = [
-            models.Index(fields=["point", "question", "level"], name="answer_count_idx")
+            models.Index(
+                fields=["point", "question", "level"], name="answer_count_idx"
+            ),
+            # A response's answers, read index-only (a comment's 总体评价 level):
+            # in place of the foreign key's own index, not beside it.
+            models.Index(
+                fields=["response", "question", "level"], name="answer_response_idx"
+            ),
+            # The chosen options and the comments alone (a few in a hundred
+            # answers each), which the analysis and the comment pages read
+            # without scanning every answer; options index-only.
+            models.Index(
+                fields=["point", "question", "option"],
+                condition=Q(option__isnull=False),
+                name="answer_option_idx",
+            ),
+            models.Index(
+                fields=["point", "question"],
+                condition=~Q(text=""),
+                name="answer_comment_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

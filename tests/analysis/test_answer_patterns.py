@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
+from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -19,21 +20,26 @@ from analysis.aggregate import answer_patterns, campaign_counts
 from analysis.models import Result
 from analysis.quality import campaign_quality, round_quality
 from organizations.models import Unit
+from questionnaires.forms_spec import form_spec
 from questionnaires.models import (
     Answer,
     CampaignQuestionnaire,
     CollectionPoint,
     Question,
     Response,
+    Scale,
     ScaleLevel,
 )
+from questionnaires.patterns import MIN_CHECK_BITS, layout_of, layouts
 from questionnaires.services import (
+    campaign_close,
     campaign_open,
     questionnaire_new_version,
     questionnaire_publish,
+    response_submit,
 )
 from tests.base import PersonaTestCase, make_unit
-from tests.questionnaires.helpers import builtin, make_round
+from tests.questionnaires.helpers import builtin, make_round, point_of
 
 from .synthetic import analysed
 
@@ -226,3 +232,212 @@ class TwoVersionRoundTests(PersonaTestCase):
         self.assertEqual(found, plain)
         # The broken response is left out of α and straight-lining, no more.
         self.assertEqual(int(counts.patterns.weights.sum()), len(self.sheets) - 1)
+
+
+# --- Patterns stored when the responses are written -------------------------------
+
+
+def plain_level_counts(campaign) -> dict:
+    """(unit, question) -> {level: n} by the plain GROUP BY over the answers."""
+    expected = defaultdict(dict)
+    for unit_id, question_id, level_id, n in (
+        Answer.objects.filter(point__campaign=campaign, level__isnull=False)
+        .order_by()
+        .values_list("point__unit_id", "question_id", "level_id")
+        .annotate(n=Count("*"))
+    ):
+        expected[(unit_id, question_id)][level_id] = n
+    return dict(expected)
+
+
+@override_settings(SUBMIT_RATE_LIMIT=None, ANONYMITY_BATCH=4)
+class StoredPatternTests(PersonaTestCase):
+    """Responses submitted through the service, written by the pool with their
+    patterns; counted from them without reading an answer."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.campaign = make_round(cls.school)
+        rng = np.random.default_rng(20261202)
+        cls.points = [
+            point_of(cls.campaign, unit)
+            for unit in (cls.unit_a, cls.branch_a, cls.window_a)
+        ]
+        for p, point in enumerate(cls.points):
+            spec = form_spec(point.questionnaire)
+            for i in range(int(rng.integers(14, 24))):
+                straight = rng.random() < 0.2
+                answers = []
+                for q in spec.questions:
+                    if q.kind == "scale":
+                        if not straight and not q.required and rng.random() < 0.2:
+                            continue  # skipped
+                        pick = 0 if straight else int(rng.integers(len(q.levels)))
+                        answers.append({"question": q.id, "level": q.levels[pick].code})
+                    elif q.kind in ("single", "multiple"):
+                        answers.append({"question": q.id, "options": [q.options[0].id]})
+                    elif rng.random() < 0.3:
+                        answers.append({"question": q.id, "text": "希望多听取意见"})
+                outcome = response_submit(
+                    point=point,
+                    answers=answers,
+                    nonce=f"stored-pattern-{p}-{i:04d}",
+                    client_address="10.9.8.7",
+                )
+                assert outcome.stored
+        campaign_close(campaign=cls.campaign)
+
+    def test_a_pattern_written_at_submit_unpacks_to_the_answers_stored(self):
+        found = layouts(
+            Response.objects.filter(point__campaign=self.campaign).values_list(
+                "questionnaire_id", flat=True
+            )
+        )
+        stored = defaultdict(dict)
+        for response_id, question_id, level_id in Answer.objects.filter(
+            point__campaign=self.campaign, level__isnull=False
+        ).values_list("response_id", "question_id", "level_id"):
+            stored[response_id][question_id] = level_id
+        responses = Response.objects.filter(point__campaign=self.campaign)
+        self.assertGreater(responses.count(), 40)
+        for response in responses:
+            with self.subTest(response=response.pk):
+                self.assertIsNotNone(response.answer_pattern)
+                layout = found[response.questionnaire_id]
+                self.assertEqual(
+                    layout.unpack(response.answer_pattern), stored[response.pk]
+                )
+
+    def test_counting_reads_no_answer_and_equals_a_plain_group_by(self):
+        with CaptureQueriesContext(connection) as queries:
+            counts = answer_patterns(self.campaign.pk)
+        self.assertEqual(counts.from_answers, [])
+        answer_table = Answer._meta.db_table
+        self.assertFalse(
+            [q for q in queries.captured_queries if answer_table in q["sql"]]
+        )
+        self.assertEqual(
+            campaign_counts(self.campaign.pk).levels, plain_level_counts(self.campaign)
+        )
+        self.assertEqual(
+            int(counts.weights.sum()),
+            Response.objects.filter(
+                point__campaign=self.campaign, answers__level__isnull=False
+            )
+            .distinct()
+            .count(),
+        )
+
+    def test_alpha_and_straight_lining_equal_those_counted_from_the_answers(self):
+        stored = campaign_quality(self.campaign.pk)
+        self.assertTrue(stored.straight_lining)
+        Response.objects.filter(point__campaign=self.campaign).update(
+            answer_pattern=None
+        )
+        patterns = answer_patterns(self.campaign.pk)
+        self.assertEqual(
+            sorted(patterns.from_answers), sorted(p.pk for p in self.points)
+        )
+        read = round_quality(patterns)
+        self.assertEqual(stored.straight_lining, read.straight_lining)
+        self.assertEqual(stored.alpha_report().keys(), read.alpha_report().keys())
+        for key, value in stored.alpha_report().items():
+            other = read.alpha_report()[key]
+            self.assertEqual(value["n"], other["n"], key)
+            if value["alpha"] is None:
+                self.assertIsNone(other["alpha"], key)
+            else:
+                self.assertAlmostEqual(value["alpha"], other["alpha"], places=12)
+
+    def test_a_response_without_a_pattern_sends_its_point_to_the_answers(self):
+        point = self.points[1]
+        one = Response.objects.filter(point=point).first()
+        Response.objects.filter(pk=one.pk).update(answer_pattern=None)
+        with CaptureQueriesContext(connection) as queries:
+            counts = campaign_counts(self.campaign.pk)
+        self.assertEqual(counts.patterns.from_answers, [point.pk])
+        answer_table = Answer._meta.db_table
+        self.assertTrue(
+            [q for q in queries.captured_queries if answer_table in q["sql"]]
+        )
+        self.assertTrue(counts.patterns.exact)
+        self.assertEqual(counts.levels, plain_level_counts(self.campaign))
+
+    def test_a_pattern_of_another_layout_is_not_read(self):
+        point = self.points[0]
+        one = Response.objects.filter(point=point).first()
+        # The highest bit of the check flipped: as if packed with another layout.
+        Response.objects.filter(pk=one.pk).update(
+            answer_pattern=F("answer_pattern").bitxor(1 << 62)
+        )
+        counts = campaign_counts(self.campaign.pk)
+        self.assertEqual(counts.patterns.from_answers, [point.pk])
+        self.assertEqual(counts.levels, plain_level_counts(self.campaign))
+
+    def test_reordered_scale_levels_send_the_points_using_them_to_the_answers(self):
+        # The stored ranks no longer name the same levels: they must not be read.
+        scale = Scale.objects.get(key="three_dk")
+        first, second = scale.levels.order_by("order", "id")[:2]
+        ScaleLevel.objects.filter(pk=first.pk).update(order=second.order)
+        ScaleLevel.objects.filter(pk=second.pk).update(order=first.order)
+        users = set(
+            Question.objects.filter(scale=scale).values_list(
+                "questionnaire_id", flat=True
+            )
+        )
+        expected = sorted(p.pk for p in self.points if p.questionnaire_id in users)
+        self.assertTrue(expected)
+        counts = campaign_counts(self.campaign.pk)
+        self.assertEqual(counts.patterns.from_answers, expected)
+        self.assertEqual(counts.levels, plain_level_counts(self.campaign))
+
+
+class LayoutTests(TestCase):
+    """Packing refuses what it cannot hold (NULL, and the point is counted from
+    its answers); made-up ids, no query."""
+
+    def layout(self, questions: int, levels: int = 4):
+        return layout_of(
+            7,
+            [
+                (100 + q, None, [(1000 + 10 * q + r, None) for r in range(levels)])
+                for q in range(questions)
+            ],
+        )
+
+    def test_pack_then_unpack_gives_the_answers_back(self):
+        layout = self.layout(11)
+        answers = {100 + q: 1000 + 10 * q + (q % 4) for q in range(0, 11, 2)}
+        pattern = layout.pack([*answers.items(), (200, None)])  # a text: ignored
+        self.assertTrue(layout.valid(pattern))
+        self.assertEqual(layout.unpack(pattern), answers)
+        self.assertGreaterEqual(63 - layout.field_bits, MIN_CHECK_BITS)
+        self.assertEqual(layout.unpack(layout.pack([])), {})
+
+    def test_two_answers_to_one_question_are_not_packed(self):
+        layout = self.layout(3)
+        self.assertIsNone(layout.pack([(100, 1000), (100, 1001)]))
+
+    def test_a_level_outside_the_questions_scale_is_not_packed(self):
+        layout = self.layout(3)
+        self.assertIsNone(layout.pack([(100, 1010)]))  # question 101's level
+        self.assertIsNone(layout.pack([(999, 1000)]))  # not a question of it
+
+    def test_a_version_too_long_for_one_word_and_a_check_is_not_packed(self):
+        fits, too_long = self.layout(15), self.layout(16)  # 3 bits each
+        self.assertTrue(fits.packed)
+        self.assertFalse(too_long.packed)
+        self.assertIsNone(too_long.pack([(100, 1000)]))
+        self.assertFalse(too_long.valid(0))
+        self.assertEqual(too_long.words, 1)
+        self.assertEqual(self.layout(30).words, 2)
+
+    def test_another_layout_does_not_read_the_pattern(self):
+        pattern = self.layout(5).pack([(100, 1000)])
+        other = layout_of(
+            7, [(100 + q, None, [(2000 + r, None) for r in range(4)]) for q in range(5)]
+        )
+        self.assertFalse(other.valid(pattern))
+        with self.assertRaises(ValueError):
+            other.unpack(pattern)

@@ -607,6 +607,39 @@ def test_cosine_distances_match_scipy(monkeypatch):
     np.testing.assert_allclose(ours, pdist(vectors.toarray(), "cosine"), atol=1e-12)
 
 
+@pytest.mark.parametrize("corpus", [CORPUS, HELD_OUT], ids=["corpus", "held_out"])
+def test_tf_idf_is_scikit_learns_to_the_last_bit(corpus):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis.themes import _ngrams
+
+    comments, _ = comments_of(corpus)
+    texts = [_normalize(mask_personal(c.text)) for c in comments]
+    texts = [t for t in texts if t]
+    # Repeated comments too, in another order: the memo of each text's n-grams
+    # and the first-met order of the columns must not change anything.
+    texts += texts[::3]
+    random.Random(7).shuffle(texts)
+
+    ours = _vectorize(texts)
+    theirs = (
+        TfidfVectorizer(analyzer=_ngrams, min_df=2, sublinear_tf=True)
+        .fit_transform(texts)
+        .tocsr()
+    )
+
+    assert ours.shape == theirs.shape
+    assert ours.shape[1] > 20
+    np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+    np.testing.assert_array_equal(ours.indices, theirs.indices)
+    np.testing.assert_array_equal(ours.data, theirs.data)
+
+
+def test_tf_idf_of_texts_sharing_nothing_is_empty():
+    assert _vectorize(["甲乙", "丙丁"]).shape == (2, 0)
+    assert _vectorize(["甲乙"]).shape == (1, 0)
+
+
 def test_repeated_keys_get_a_suffix():
     twins = [
         make_theme("k", count=3, n_rated=3, negative_share=0.0),
