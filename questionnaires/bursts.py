@@ -20,19 +20,32 @@ from . import counters
 BURST_MIN = 20
 BURST_FACTOR = 10
 HISTORY_MINUTES = 60
+KEEP_SECONDS = 2 * 3600  # a minute's counter, kept for the hour looked back on
 
 
 def _key(point_id: int, minute: int) -> str:
     return f"burst:{point_id}:{minute}"
 
 
+def minute_key(point_id: int, now: datetime) -> str:
+    """The counter of ``now``'s minute at the point (counted with others in one
+    round trip by questionnaires.services)."""
+    return _key(point_id, int(now.timestamp() // 60))
+
+
 def record_submission(point_id: int, now: datetime | None = None) -> bool:
     """Count one stored submission; True when this minute is a burst."""
-    minute = int((now or timezone.now()).timestamp() // 60)
-    count = counters.count(_key(point_id, minute), timeout=2 * 3600)
+    now = now or timezone.now()
+    count = counters.count(minute_key(point_id, now), timeout=KEEP_SECONDS)
+    return is_burst(point_id, now, count)
+
+
+def is_burst(point_id: int, now: datetime, count: int) -> bool:
+    """Whether ``count`` submissions in ``now``'s minute make it a burst."""
     # Look back only at the thresholds, so most submissions cost one increment.
     if count < BURST_MIN or count % BURST_MIN:
         return False
+    minute = int(now.timestamp() // 60)
     history = cache.get_many(
         [_key(point_id, minute - i) for i in range(1, HISTORY_MINUTES + 1)]
     )

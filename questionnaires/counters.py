@@ -1,6 +1,7 @@
-"""Counters in the cache that expire: the flood limit's and the bursts'.
+"""Counters in the cache that expire: the flood limit's, the bursts' and the
+pools' (how many wait in a point's pool, questionnaires.pool).
 
-Every submission counts in two of them, so each step is one round trip and
+Every submission counts in several of them, so each step is one round trip and
 atomic. On Redis it is a small Lua script run on the client Django's cache holds
 (``django.core.cache.backends.redis``; its own ``add`` and ``incr`` cost three
 round trips and a new client object each). On any other cache (local memory in
@@ -27,6 +28,15 @@ local count = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+# KEYS the counters, ARGV their windows in seconds. Returns their new counts.
+_INCR_MANY = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
 # ARGV[2] the limit: counts one unless that passes it. Returns 1 when counted.
 _TAKE = """
 local count = redis.call('INCR', KEYS[1])
@@ -52,6 +62,7 @@ class _Redis:
         # (the client is thread-safe and shares the backend's connection pool).
         self.client = backend._cache.get_client(None, write=True)
         self.incr = self.client.register_script(_INCR)
+        self.incr_many = self.client.register_script(_INCR_MANY)
         self.take = self.client.register_script(_TAKE)
         self.give_back = self.client.register_script(_GIVE_BACK)
 
@@ -84,6 +95,27 @@ def count(key: str, *, timeout: int) -> int:
     except ValueError:  # expired between add and incr
         backend.add(key, 1, timeout=timeout)
         return 1
+
+
+def count_many(timeouts: dict[str, int]) -> list[int]:
+    """Add one to each counter (key: its window in seconds), in one round trip;
+    their new values, in order."""
+    backend, redis = _redis()
+    if redis is not None:
+        keys = [backend.make_and_validate_key(key) for key in timeouts]
+        return [
+            int(n) for n in redis.incr_many(keys=keys, args=list(timeouts.values()))
+        ]
+    return [count(key, timeout=timeout) for key, timeout in timeouts.items()]
+
+
+def reset(key: str, value: int, *, timeout: int) -> None:
+    """Set the counter to ``value``, its window starting anew."""
+    backend, redis = _redis()
+    if redis is not None:
+        redis.client.set(backend.make_and_validate_key(key), value, ex=timeout)
+        return
+    backend.set(key, value, timeout=timeout)
 
 
 def take(key: str, *, limit: int, timeout: int) -> bool:

@@ -17,6 +17,11 @@ from django.utils.translation import gettext as _
 from .models import Question, Questionnaire
 
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# What a text answer may not hold: the control characters but tab and the line
+# breaks (C0, DEL, C1), which no one types and which the sealed pool would store
+# as six-byte escapes (questionnaires.pool pads for four bytes a character), and
+# the lone surrogates a JSON body can spell ("\\ud800"), which UTF-8 cannot encode.
+UNSAVABLE_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -256,7 +261,16 @@ def _clean_one(
             qid,
         )
         return None
-    if "\x00" in text:
-        errors.add(f"{path}.text", _("包含无效字符。"), qid)
+    unsavable = UNSAVABLE_CHARACTER.search(text)
+    if unsavable:
+        errors.add(
+            f"{path}.text",
+            _(
+                "第 %(position)d 个字符（U+%(code)04X）是控制字符或无效字符，"
+                "不能保存，请删除后再提交。"
+            )
+            % {"position": unsavable.start() + 1, "code": ord(unsavable.group())},
+            qid,
+        )
         return None
     return CleanAnswer(qid, text=text) if text else None

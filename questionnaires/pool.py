@@ -2,9 +2,11 @@
 
 A submission is accepted by writing, in one transaction, its nonce, its ballot's
 consumption and a :class:`~questionnaires.models.PendingSubmission` holding the
-answers sealed (AES-GCM under a key derived from SECRET_KEY, padded to one length
-per questionnaire). Those rows share a transaction id, but the pending row says
-nothing to someone reading the database.
+answers sealed (AES-GCM under a key derived from SECRET_KEY, padded to the widest
+a valid submission of the questionnaire can encode to, so one length per
+questionnaire: :func:`padded_length`). Those rows share a transaction id, but the
+pending row says nothing to someone reading the database. The sealed format is
+versioned (its plaintext's first byte); rows of the earlier format still unseal.
 
 Responses and answers are written only here, in batches: when a point's pool holds
 ``2 × ANONYMITY_BATCH`` submissions, ``ANONYMITY_BATCH`` of them chosen at random are
@@ -13,7 +15,9 @@ the pool. Every response of a batch shares that transaction id (``xmin``), sits 
 random physical order (``ctid``, ``rowid``) and carries the day (and hour) of the
 batch's latest submission. At least ``ANONYMITY_BATCH`` always stay behind, so the
 round's close, which writes out every pool whole, also writes a batch of at least
-that size, unless the point received fewer in all.
+that size, unless the point received fewer in all. When to try is told by a count
+in the cache (:func:`waiting_key`), not by counting the rows on every submission;
+the flush counts them under its lock.
 
 Nothing accepted is lost: the pending row is committed before the respondent is
 thanked, and a batch is deleted from the pool in the transaction that writes it.
@@ -31,14 +35,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from .forms_spec import CleanAnswer, FormSpec
+from . import counters
+from .forms_spec import CleanAnswer, FormSpec, QuestionSpec
 from .models import Answer, CollectionPoint, PendingSubmission, Response
 from .patterns import layouts
 
@@ -46,11 +53,20 @@ logger = logging.getLogger(__name__)
 
 _shuffler = random.SystemRandom()
 _NONCE_BYTES = 12
-# Each question's share of the padded length: its code in JSON plus a text's worst
-# case (every character escaped as \\uXXXX) or every option chosen.
-_PER_QUESTION = 48
-_PER_OPTION = 12
-_PER_TEXT_CHARACTER = 6
+# The sealed format's version: the plaintext's first byte. Version 1 had none; its
+# plaintext is the JSON object itself, so it begins with "{". Rows sealed by it
+# still unseal (_decode).
+_FORMAT = b"\x02"
+# The most bytes a text answer's character takes in the sealed JSON, which is
+# UTF-8: four for a code point beyond the BMP. JSON escapes a quote, a backslash,
+# a tab or a line break in two; the characters it would escape in six (the other
+# control characters, as \\u00XX) and the lone surrogates UTF-8 cannot encode,
+# forms_spec refuses.
+_TEXT_CHARACTER_BYTES = 4
+# A scale level's id at its widest (a signed 64-bit integer, 20 characters): the
+# levels of a scale are not frozen with a version, so the pad must not depend on
+# which ids they have today.
+_WIDEST_ID = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -75,16 +91,46 @@ def _keys() -> list[bytes]:
     return [_key(secret) for secret in secrets]
 
 
-def padded_length(spec: FormSpec) -> int:
-    """The one plaintext length of every submission of this questionnaire."""
+def _widest(question: QuestionSpec) -> CleanAnswer:
+    """The answer to ``question`` with the longest encoding, its text aside."""
     from .models import Question
 
-    length = 96
-    for question in spec.questions:
-        length += _PER_QUESTION + _PER_OPTION * len(question.options)
-        if question.kind == Question.Kind.TEXT:
-            length += _PER_TEXT_CHARACTER * Question.TEXT_MAX_LENGTH
-    return length
+    if question.kind == Question.Kind.SCALE:
+        return CleanAnswer(question.id, level_id=_WIDEST_ID)
+    options = [option.id for option in question.options]
+    if question.kind == Question.Kind.MULTIPLE:
+        return CleanAnswer(question.id, option_ids=tuple(options))
+    if question.kind == Question.Kind.SINGLE and options:
+        return CleanAnswer(question.id, option_ids=(max(options, key=_digits),))
+    return CleanAnswer(question.id)
+
+
+def _digits(value: int) -> int:
+    return len(str(value))
+
+
+def padded_length(spec: FormSpec) -> int:
+    """The one plaintext length of every submission of this questionnaire: the
+    longest any valid submission of it can encode to.
+
+    That is every question answered at its widest (the longest level id any
+    scale could have, every option of a multiple choice, the longest option id
+    of a single choice), no hour, and each text question's full
+    ``TEXT_MAX_LENGTH`` characters at ``_TEXT_CHARACTER_BYTES`` each. It depends
+    only on what a published version freezes (its questions, their kinds and
+    options), so every sealed row of a point has this one length.
+    """
+    from .models import Question
+
+    widest = Submission(
+        questionnaire_id=spec.questionnaire_id,
+        day=date(2000, 1, 1),  # every date of years 1000–9999: ten characters
+        hour=None,  # "null" is longer than any hour
+        answers=tuple(_widest(question) for question in spec.questions),
+    )
+    texts = sum(question.kind == Question.Kind.TEXT for question in spec.questions)
+    text_bytes = _TEXT_CHARACTER_BYTES * Question.TEXT_MAX_LENGTH * texts
+    return len(_encode(widest)) + text_bytes
 
 
 def _encode(submission: Submission) -> bytes:
@@ -97,11 +143,18 @@ def _encode(submission: Submission) -> bytes:
             for a in submission.answers
         ],
     }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return (
+        _FORMAT + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    )
 
 
 def _decode(plain: bytes) -> Submission:
-    body = json.loads(plain.rstrip(b" "))
+    if plain[:1] == _FORMAT:
+        body = json.loads(plain[1:].rstrip(b" "))
+    elif plain[:1] == b"{":  # version 1, sealed before the format had a version
+        body = json.loads(plain.rstrip(b" "))
+    else:
+        raise ValueError(f"unknown sealed format {plain[:1]!r}")
     return Submission(
         questionnaire_id=body["q"],
         day=date.fromisoformat(body["d"]),
@@ -213,6 +266,75 @@ def _write(point_id: int, submissions: Sequence[Submission]) -> None:
     Answer.objects.bulk_create(rows)
 
 
+def waiting_key(point_id: int) -> str:
+    """The cache's counter of the point's pool (questionnaires.counters): one more
+    for each accepted submission (response_submit), set to the database's count by
+    every flush that held the point. It only says when to try a batch, which
+    pool_flush then judges from the rows themselves, so a count lost or stale in
+    the cache delays or brings forward an attempt, and the attempt corrects it."""
+    return f"pool-waiting:{point_id}"
+
+
+WAITING_SECONDS = 24 * 3600
+
+
+def _count_again(point_id: int, left: int) -> None:
+    try:
+        counters.reset(waiting_key(point_id), left, timeout=WAITING_SECONDS)
+    except Exception:
+        # The batch is written; the next flush that holds the point sets it.
+        logger.exception("Setting the count of point %s's pool failed", point_id)
+
+
+def _lock_sql(everything: bool) -> str:
+    """The point's row lock of a flush (none on SQLite, which has no row locks)."""
+    quote, features = connection.ops.quote_name, connection.features
+    meta = CollectionPoint._meta
+    sql = (
+        f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    if not features.has_select_for_update:
+        return sql
+    if everything:
+        return f"{sql} FOR UPDATE"
+    return f"{sql} FOR NO KEY UPDATE SKIP LOCKED"
+
+
+def _pending_sql() -> str:
+    quote, meta = connection.ops.quote_name, PendingSubmission._meta
+    return (
+        f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.get_field('point').column)} = %s"
+    )
+
+
+def _take(
+    cursor: CursorWrapper, point_id: int, chosen: list[Any] | None
+) -> list[bytes]:
+    """Delete ``chosen`` (None: the point's whole pool) from the pool; their seals.
+
+    One DELETE … RETURNING where the backend has it (PostgreSQL, SQLite 3.35+),
+    otherwise a SELECT and a DELETE of the same rows."""
+    quote, meta = connection.ops.quote_name, PendingSubmission._meta
+    table = quote(meta.db_table)
+    sealed, key = quote(meta.get_field("sealed").column), quote(meta.pk.column)
+    if chosen is None:
+        where, params = f"{quote(meta.get_field('point').column)} = %s", [point_id]
+    else:
+        where = f"{key} IN ({', '.join(['%s'] * len(chosen))})"
+        params = list(chosen)
+    if connection.features.can_return_columns_from_insert:
+        cursor.execute(f"DELETE FROM {table} WHERE {where} RETURNING {sealed}", params)
+        return [row[0] for row in cursor.fetchall()]
+    cursor.execute(f"SELECT {sealed} FROM {table} WHERE {where}", params)
+    rows = [row[0] for row in cursor.fetchall()]
+    cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
+    if cursor.rowcount != len(rows):
+        raise _Raced
+    return rows
+
+
 def pool_flush(*, point_id: int, everything: bool = False) -> int:
     """Write out a batch of the point's pool if it is due; returns how many.
 
@@ -232,36 +354,31 @@ def pool_flush(*, point_id: int, everything: bool = False) -> int:
         # flush needs no such wait, since what joins the pool meanwhile simply
         # stays for the next batch: FOR NO KEY UPDATE excludes the other flushes
         # only, and submissions never queue behind a batch being written.
-        # Without the model's ordering, whose joins would lock the round's and
-        # the unit's rows as well, and so every point's flushes against another.
-        locking = CollectionPoint.objects.filter(pk=point_id).order_by()
-        if everything:
-            locking = locking.select_for_update()
-        else:
-            locking = locking.select_for_update(no_key=True, skip_locked=True)
-        if not list(locking.values_list("pk", flat=True)):
-            return 0
-        pending = list(
-            PendingSubmission.objects.filter(point_id=point_id).values_list(
-                "id", flat=True
-            )
-        )
-        if everything or size == 1:
-            chosen = pending
-        elif len(pending) >= 2 * size:
-            chosen = _shuffler.sample(pending, size)
-        else:
-            return 0
-        if not chosen:
-            return 0
-        rows = PendingSubmission.objects.filter(pk__in=chosen)
-        sealed = list(rows.values_list("sealed", flat=True))
-        deleted, _ = rows.delete()
-        if deleted != len(chosen) or len(sealed) != len(chosen):
-            # Another flush took some of them first (SQLite has no row locks): undo.
-            raise _Raced
-        _write(point_id, [unseal(point_id, blob) for blob in sealed])
-    return len(chosen)
+        # Plain SQL, as the lock of the point alone: the ORM's would join the
+        # round and the unit (CollectionPoint's ordering) and lock them too, and
+        # so every point's flushes against another.
+        with connection.cursor() as cursor:
+            cursor.execute(_lock_sql(everything), [point_id])
+            if cursor.fetchone() is None:
+                return 0
+            if everything or size == 1:
+                # The whole pool; whatever joins it from here waits for this lock.
+                sealed, left = _take(cursor, point_id, None), 0
+            else:
+                cursor.execute(_pending_sql(), [point_id])
+                pending = [row[0] for row in cursor.fetchall()]
+                sealed, left = [], len(pending)
+                if len(pending) >= 2 * size:
+                    chosen = _shuffler.sample(pending, size)
+                    sealed, left = _take(cursor, point_id, chosen), left - size
+                    if len(sealed) != len(chosen):
+                        # Another flush took some of them first (SQLite has no
+                        # row locks): undo.
+                        raise _Raced
+        if sealed:
+            _write(point_id, [unseal(point_id, blob) for blob in sealed])
+    _count_again(point_id, left)
+    return len(sealed)
 
 
 class _Raced(DatabaseError):
@@ -271,8 +388,10 @@ class _Raced(DatabaseError):
 def pool_flush_due(*, point_id: int, waiting_now: int | None = None) -> int:
     """After an accepted submission: write a batch if one is due, never raising.
 
-    ``waiting_now``: the pool's size as the accepting transaction counted it
-    (its own submission included), which spares counting again.
+    ``waiting_now``: the pool's size as the cache counts it (:func:`waiting_key`),
+    this submission included; None counts the rows. Counting them on every
+    submission would read every row deleted from the pool since the table was
+    last vacuumed.
 
     The submission is already safe in the pool; a failure here only delays its
     batch to the next submission or the round's close, so it is logged, not shown.

@@ -34,6 +34,7 @@ from .forms_spec import NONCE_PATTERN, FormSpec, form_spec
 from .glossary import notes_for
 from .models import Campaign, CollectionPoint, Question, Questionnaire
 from .page_cache import PointFacts
+from .point_lookup import point_by_token
 from .ratelimit import client_address
 from .services import (
     SubmissionInvalid,
@@ -88,14 +89,9 @@ def _limit_body(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 def _point(token: str) -> CollectionPoint | None:
-    # get() orders nothing (first() would, by Meta.ordering's joins); the
+    # With its round, unit and version in one plain query (point_lookup); the
     # organiser's name is read only when a page shows it.
-    try:
-        return CollectionPoint.objects.select_related(
-            "campaign", "unit", "questionnaire"
-        ).get(token=token)
-    except CollectionPoint.DoesNotExist:
-        return None
+    return point_by_token(token)
 
 
 def _cookie_name(point: CollectionPoint | PointFacts) -> str:

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 
 from organizations.models import Unit
 
-from . import ballots, pool
-from .bursts import record_submission
+from . import ballots, bursts, counters, pool
 from .forms_spec import (
     NONCE_PATTERN,
     AnswerErrors,
@@ -31,7 +30,6 @@ from .models import (
     CollectionPoint,
     Dimension,
     Option,
-    PendingSubmission,
     Question,
     Questionnaire,
     Scale,
@@ -423,16 +421,11 @@ def _point_key_lock_sql() -> str:
 
 
 @cache
-def _round_and_pool_sql() -> str:
-    """The round's status and the point's pool size, in one statement."""
-    quote = connection.ops.quote_name
-    campaign, pending = Campaign._meta, PendingSubmission._meta
+def _round_status_sql() -> str:
+    quote, campaign = connection.ops.quote_name, Campaign._meta
     return (
-        f"SELECT c.{quote(campaign.get_field('status').column)}, "
-        f"(SELECT COUNT(*) FROM {quote(pending.db_table)} p "
-        f"WHERE p.{quote(pending.get_field('point').column)} = %s) "
-        f"FROM {quote(campaign.db_table)} c "
-        f"WHERE c.{quote(campaign.pk.column)} = %s"
+        f"SELECT {quote(campaign.get_field('status').column)} "
+        f"FROM {quote(campaign.db_table)} WHERE {quote(campaign.pk.column)} = %s"
     )
 
 
@@ -445,18 +438,17 @@ def _accept(
     ballot_code: str | None,
     client_address: str,
     now: datetime,
-) -> tuple[SubmitOutcome | None, int]:
+) -> SubmitOutcome | None:
     """response_submit's one transaction: the nonce, the ballot, the pool.
 
-    Returns (None, the pool's size counting this one) when it stored the
-    submission; (an outcome, 0) when it stored nothing.
+    Returns None when it stored the submission, an outcome when it stored nothing.
     """
     local = timezone.localtime(now)
     ballot_mode = ballot_code is not None
     with transaction.atomic():
         if not _nonce_recorded(nonce, local.date()):
             release_submission(point.pk, client_address)  # a double tap: nothing new
-            return SubmitOutcome(stored=False), 0
+            return SubmitOutcome(stored=False)
         if ballot_mode:
             used = BallotCode.objects.filter(
                 point=point,
@@ -484,18 +476,16 @@ def _accept(
         # makes foreign keys DEFERRABLE INITIALLY DEFERRED), too late for the
         # close's flush to wait for it, so it is taken here, in a statement of
         # its own: a re-check in the same statement would read the round from a
-        # snapshot older than the wait. The re-check counts the pool as well,
-        # for the batch (pool_flush_due).
+        # snapshot older than the wait.
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(_point_key_lock_sql(), [point.pk])
-            cursor.execute(_round_and_pool_sql(), [point.pk, point.campaign_id])
+            cursor.execute(_round_status_sql(), [point.campaign_id])
             row = cursor.fetchone()
-        status, waiting = row if row is not None else (None, 0)  # round deleted
-        if status != Campaign.Status.OPEN:
+        if row is None or row[0] != Campaign.Status.OPEN:  # closed, or deleted
             release_submission(point.pk, client_address)
             raise SubmissionRefused(_("本轮评议已结束。"), code="closed")
-    return None, waiting or 0
+    return None
 
 
 def response_submit(
@@ -560,7 +550,7 @@ def response_submit(
     # which stored nothing: try it again.
     for attempt in range(ACCEPT_ATTEMPTS):
         try:
-            refused, waiting = _accept(
+            refused = _accept(
                 point=point,
                 spec=spec,
                 clean=clean,
@@ -576,8 +566,15 @@ def response_submit(
                 raise
     if refused is not None:
         return refused
+    # The minute's count for bursts and the pool's size, in one round trip.
+    minute, waiting = counters.count_many(
+        {
+            bursts.minute_key(point.pk, now): bursts.KEEP_SECONDS,
+            pool.waiting_key(point.pk): pool.WAITING_SECONDS,
+        }
+    )
     pool.pool_flush_due(point_id=point.pk, waiting_now=waiting)
-    if record_submission(point.pk, now):
+    if bursts.is_burst(point.pk, now, minute):
         # Once a day: a burst goes on for minutes, and every UPDATE of the point's
         # row waits for a batch being written.
         CollectionPoint.objects.filter(pk=point.pk).exclude(

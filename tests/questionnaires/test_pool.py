@@ -173,7 +173,7 @@ class PoolTests(PersonaTestCase):
     def test_every_sealed_submission_of_a_questionnaire_has_one_length(self):
         point = self.point
         comment = question(point, "text").id
-        long_text = "\u0001" * 2000  # the worst case: each escaped in six bytes
+        long_text = "😀" * 2000  # the worst case: four bytes each in UTF-8
         bodies = [
             comment_answers(point, "好"),
             comment_answers(point, long_text),

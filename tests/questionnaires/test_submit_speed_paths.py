@@ -3,8 +3,9 @@ is stored, refused or counted.
 
 - The cache counters (questionnaires.counters): one Lua step on Redis, the cache
   API elsewhere; both must count, refuse and expire alike.
-- The accepting transaction: the nonce by ON CONFLICT DO NOTHING, the pool's
-  size counted in the round's re-check, a bounded number of queries.
+- The accepting transaction: the nonce by ON CONFLICT DO NOTHING, a bounded
+  number of queries; the pool's size counted in the cache, which only says when
+  to try a batch (a count too high or lost there changes nothing written).
 - A batch's flush locks its point's row only, never the round's or the unit's,
   does not make submissions wait, and skips when another flush holds the point.
 """
@@ -33,7 +34,7 @@ from questionnaires.models import (
     Response,
     SubmissionNonce,
 )
-from questionnaires.pool import pool_flush
+from questionnaires.pool import pool_flush, waiting_key
 from questionnaires.ratelimit import (
     allow_submission,
     release_submission,
@@ -105,6 +106,15 @@ class CounterContract:
         self.assertEqual([counters.count(key, timeout=60) for _ in range(3)], [1, 2, 3])
         self.assertEqual(counters.value(self.key("never")), 0)
 
+    def test_several_counters_count_at_once_and_can_be_set(self):
+        a, b = self.key("many-a"), self.key("many-b")
+        counters.count(b, timeout=60)
+        self.assertEqual(counters.count_many({a: 60, b: 60}), [1, 2])
+        self.assertEqual(counters.count_many({a: 60, b: 60}), [2, 3])
+        counters.reset(b, 7, timeout=60)
+        self.assertEqual(counters.value(b), 7)
+        self.assertEqual(counters.count_many({b: 60}), [8])
+
     def test_the_flood_limit_through_the_counters(self):
         with override_settings(SUBMIT_RATE_LIMIT=(2, 600)):
             address = f"198.51.100.{uuid.uuid4().int % 250}"
@@ -160,6 +170,11 @@ class RedisCounterTests(CounterContract, TestCase):
         counters.count(self.key("ttl-count"), timeout=7200)
         self.assertTrue(0 < server.ttl(self.server_key("ttl-take")) <= 600)
         self.assertTrue(0 < server.ttl(self.server_key("ttl-count")) <= 7200)
+        counters.count_many({self.key("ttl-a"): 60, self.key("ttl-b"): 7200})
+        self.assertTrue(0 < server.ttl(self.server_key("ttl-a")) <= 60)
+        self.assertTrue(60 < server.ttl(self.server_key("ttl-b")) <= 7200)
+        counters.reset(self.key("ttl-b"), 3, timeout=600)
+        self.assertTrue(0 < server.ttl(self.server_key("ttl-b")) <= 600)
 
     def test_a_counter_left_without_an_expiry_gets_one(self):
         import redis
@@ -211,6 +226,9 @@ class AcceptTests(PersonaTestCase):
         )
         cls.point = point_of(cls.campaign, cls.window_a)
 
+    def setUp(self) -> None:
+        cache.clear()  # the pools' counts (questionnaires.pool.waiting_key)
+
     def submit(self, index: int, **kwargs):
         return response_submit(
             point=kwargs.pop("point", self.point),
@@ -224,8 +242,8 @@ class AcceptTests(PersonaTestCase):
         self.submit(0)
         point = point_of(self.campaign, self.window_a)
         # The savepoint (a transaction outside tests), the nonce, the pending row,
-        # on PostgreSQL the point's key lock, the round and the pool counted
-        # together, the release; no count after it.
+        # on PostgreSQL the point's key lock, the round's re-check, the release;
+        # the pool is counted in the cache, not in the database.
         key_lock = 1 if connection.vendor == "postgresql" else 0
         with self.assertNumQueries(5 + key_lock):
             self.submit(1, point=point)
@@ -244,6 +262,34 @@ class AcceptTests(PersonaTestCase):
         self.submit(2 * BATCH)
         self.assertEqual(Response.objects.count(), BATCH)
         self.assertEqual(PendingSubmission.objects.count(), BATCH)
+
+    def test_a_pool_count_left_too_high_brings_an_attempt_forward_only(self):
+        # Say the cache kept a count from rows rolled back (or another database).
+        counters.reset(waiting_key(self.point.pk), 50, timeout=600)
+        self.submit(0)
+        self.assertEqual(Response.objects.count(), 0)  # tried, found one, wrote none
+        self.assertEqual(counters.value(waiting_key(self.point.pk)), 1)
+        for i in range(1, 2 * BATCH - 1):
+            self.submit(i)
+        self.assertEqual(Response.objects.count(), 0)
+        self.submit(2 * BATCH)
+        self.assertEqual(Response.objects.count(), BATCH)
+        self.assertEqual(counters.value(waiting_key(self.point.pk)), BATCH)
+
+    def test_a_pool_count_the_cache_lost_delays_a_batch_and_is_set_again(self):
+        for i in range(2 * BATCH - 1):
+            self.submit(i)
+        cache.clear()  # the pool holds 2 × BATCH - 1; the cache counts nothing
+        for i in range(2 * BATCH - 1):
+            self.submit(100 + i)
+        self.assertEqual(Response.objects.count(), 0)
+        self.submit(200)  # the cache counts 2 × BATCH, the pool 4 × BATCH - 1
+        self.assertEqual(Response.objects.count(), BATCH)
+        waiting = PendingSubmission.objects.count()
+        self.assertEqual(waiting, 3 * BATCH - 1)
+        self.assertEqual(counters.value(waiting_key(self.point.pk)), waiting)
+        self.submit(201)  # still due: the next batch
+        self.assertEqual(Response.objects.count(), 2 * BATCH)
 
     def test_a_round_closed_meanwhile_is_seen_by_the_recheck(self):
         stale = point_of(self.campaign, self.window_a)
@@ -329,7 +375,7 @@ class FlushLockTests(TransactionTestCase):
 
         def pause_after_the_recheck(execute, sql, params, many, context):
             result = execute(sql, params, many, context)
-            if "COUNT(*)" in sql:
+            if f'FROM "{Campaign._meta.db_table}"' in sql:  # the round's re-check
                 checked.set()
                 go.wait(timeout=10)
             return result
