@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import stats
 from .aggregate import AnswerPatterns, PatternItem, answer_patterns
 
 STRAIGHT_LINING_MIN_ITEMS = 8
@@ -72,15 +73,13 @@ def _straight_liners(
     patterns: AnswerPatterns, rows: np.ndarray, items: list[PatternItem], min_items: int
 ) -> np.ndarray:
     """Mask of the rows whose responses gave one level (不了解 included) to every
-    scale question they answered, at least ``min_items`` of them."""
-    level = np.zeros((len(rows), len(items)), dtype=np.int64)
+    scale question they answered, at least ``min_items`` of them: the rule of
+    :func:`stats.straight_liners`, applied to the levels' ids."""
+    level = np.full((len(rows), len(items)), np.nan)
     for j, item in enumerate(items):
-        ids = np.array([0, *item.level_ids], dtype=np.int64)
+        ids = np.array([np.nan, *item.level_ids], dtype=np.float64)
         level[:, j] = ids[patterns.field(item, rows)]
-    answered = (level > 0).sum(axis=1)
-    highest = level.max(axis=1)
-    lowest = np.where(level > 0, level, np.iinfo(np.int64).max).min(axis=1)
-    return (answered >= max(min_items, 1)) & (highest == lowest)
+    return stats.straight_liners(level, min_items)
 
 
 def round_quality(

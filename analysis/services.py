@@ -20,13 +20,8 @@ from .bulk_insert import bulk_insert
 from .comments import comment_rows, comments_allowed
 from .models import AnalysisRun, Finding, Result
 from .quality import RoundQuality, round_quality
-from .results import (
-    Row,
-    build_rows,
-    compare_with_baseline,
-    compute_statistics,
-    method_settings,
-)
+from .results import compare_with_baseline, compute_statistics, method_settings
+from .rows import Row, build_rows
 from .suppression import suppress
 
 logger = logging.getLogger(__name__)
@@ -134,14 +129,14 @@ def campaign_analyze(*, campaign: Campaign) -> AnalysisRun:
         min_group_size=campaign.min_group_size,
         min_breakdown_size=campaign.min_flag_size,
     )
-    compute_statistics(rows, campaign, seed=campaign.pk, hidden=hidden)
+    method_state = compute_statistics(rows, campaign, hidden=hidden)
     compare_with_baseline(rows, campaign)
     quality = round_quality(counts.patterns)
     _fill_alpha(rows, campaign, quality)
     with transaction.atomic():
         run = AnalysisRun.objects.create(
             campaign=campaign,
-            settings=method_settings(campaign),
+            settings={**method_settings(campaign), "method_state": method_state},
             n_responses=n_responses,
             quality={
                 "alpha": quality.alpha_report(),

@@ -11,12 +11,12 @@ nothing changes, so that no two published figures give a hidden one away:
   child, the parent). A unit with no responses counts as known: its figures are
   all zero and belong to nobody. A category hidden to protect another category thus also
   hides one of its own units, else its units would add up to it.
-- Pools. A dimension row pools the answers to its questions, and a unit without
-  a 总体评价 question pools all of its questions. A pooled row shows rates whose
-  common denominator is the pooled number of answers; beside the shown questions
-  it gives a hidden question's count and rate back (the denominator is the only
-  whole number that fits every rate). So a pooled row with a hidden question is
-  hidden.
+- Rows over several items. A dimension row pools the answers to its questions:
+  its rates' common denominator is the pooled number of answers, which beside the
+  shown questions gives a hidden question's count and rate back (it is the only
+  whole number that fits every rate). A unit without a 总体评价 question averages
+  its questions' rates: m times its rate minus the shown ones is the hidden one.
+  So a row over a hidden question is hidden.
 - Breakdowns. A hidden unit takes its dimension and question rows with it (its
   总体评价 question has the unit's very counts), and so does a unit under
   ``min_breakdown_size`` (any breakdown needs n ≥ 10).
@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .models import Result
-from .results import Row
+from .rows import Row
 
 
 def _sum_tables(rows: list[Row]) -> list[tuple[Row, list[Row]]]:

@@ -88,7 +88,7 @@ class CampaignForm(forms.Form):
         decimal_places=1,
         initial=95,
         help_text=gettext_lazy(
-            "各单位满意率与此比较，明显低于者列为问题候选；50 到 100，默认 95。"
+            "各单位满意率与此比较，明显低于者列为问题候选；50 到 99.9，默认 95。"
         ),
     )
     rate_definition = forms.ChoiceField(

@@ -134,6 +134,15 @@ def campaign_errors(
     target = _target(fields.get("target"))
     if target is None or not rules.target_min <= target <= TARGET_MAX:
         refuse("target", str(rules.target_message))
+    elif target == TARGET_MAX:
+        # The flag rules refuse it (analysis.stats.check_target, docs/methods.md §3).
+        refuse(
+            "target",
+            _(
+                "目标不能是 100%：目标为 100% 时，只要有一个不满意，检验的 p 值就为 0，"
+                "单位会被判为显著低于目标。最高可设 99.9%。"
+            ),
+        )
     elif target != target.quantize(Decimal("0.001")):
         refuse("target", _("目标满意率最多精确到 0.1%。"))
     definition = fields.get("rate_definition", Campaign.RateDefinition.BROAD)

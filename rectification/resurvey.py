@@ -2,22 +2,30 @@
 
 When a round whose baseline is a finding's round is analysed, every task of that
 finding awaiting re-survey gets IMPROVED, NOT_IMPROVED or INSUFFICIENT_DATA from
-the before/after comparison of the same unit and dimension. NOT IMPROVED reopens
-the task; IMPROVED lets the office close it. The figures go into the event.
+the before/after comparison of the same unit and dimension, by the rule and test
+the result rows use (``stats.improvement_decision``, the baseline prior of
+``analysis.baseline_priors``): one table, one verdict. NOT IMPROVED reopens the
+task; IMPROVED lets the office close it. The figures, with the rule that decided,
+go into the event.
 """
 
 from __future__ import annotations
 
+import math
+
 from django.db import transaction
 
 from analysis import stats
+from analysis.baseline_priors import NO_PRIOR, BaselinePriors
 from analysis.models import AnalysisRun, Result
+from analysis.results import IMPROVEMENT_TEST, tested_target
 
 from .models import Task, TaskEvent
 
-# The exact, more powerful Boschloo test: bounded work per task (about 0.02 s at
-# 500 answers a side; beyond stats.BOSCHLOO_MAX_TABLES tables it is Fisher's).
-TEST_METHOD = "boschloo"
+# The result rows' test (analysis.results.IMPROVEMENT_TEST): the exact, more
+# powerful Boschloo test, bounded work per task (about 0.02 s at 500 answers a
+# side; beyond stats.BOSCHLOO_MAX_TABLES tables it is Fisher's).
+TEST_METHOD = IMPROVEMENT_TEST
 
 
 def _row_key(task: Task) -> tuple[str, int, str]:
@@ -79,12 +87,16 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
     )
     before_rows = _result_rows(baseline_run, tasks)
     after_rows = _result_rows(run, tasks)
-    target = float(campaign.target)
+    priors = BaselinePriors.of_run(baseline_run) if tasks and baseline_run else None
+    target = tested_target(campaign)
     min_n = campaign.min_flag_size
     decided = []
     for task in tasks:
-        k0, n0 = _counts(before_rows.get(_row_key(task)))
-        k1, n1 = _counts(after_rows.get(_row_key(task)))
+        before_row = before_rows.get(_row_key(task))
+        after_row = after_rows.get(_row_key(task))
+        k0, n0 = _counts(before_row)
+        k1, n1 = _counts(after_row)
+        prior = priors.of(before_row) if priors and before_row else NO_PRIOR
         test = (
             str(stats.improvement_method(n0, n1, TEST_METHOD))
             if n0 and n1
@@ -100,19 +112,30 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
             and stored.get("target") == target
             and stored.get("min_n") == min_n
             and stored.get("test") == test
+            and stored.get("prior") == prior.figures()
             and task.resurvey_verdict == stored.get("verdict")
         ):
             continue  # decided from these very counts already: nothing new
-        p = (
-            float(stats.improvement_test(k0, n0, k1, n1, method=TEST_METHOD))
-            if n0 and n1
-            else float("nan")
-        )
-        verdict = str(
-            stats.improvement_verdict(
-                k0, n0, k1, n1, target, method=TEST_METHOD, min_n=min_n, p_value=p
+        p = _row_p(after_row, n0)
+        if p is None:
+            p = (
+                float(stats.improvement_test(k0, n0, k1, n1, method=TEST_METHOD))
+                if n0 and n1
+                else float("nan")
             )
+        decision = stats.improvement_decision(
+            k0,
+            n0,
+            k1,
+            n1,
+            target,
+            method=TEST_METHOD,
+            min_n=min_n,
+            p_value=p,
+            prior_mean=prior.mean,
+            prior_concentration=prior.concentrations(),
         )
+        verdict = str(decision.verdict)
         if stored.get("round") == campaign.pk and task.resurvey_verdict == verdict:
             continue  # this round already said so: a re-run decides nothing new
         figures = {
@@ -131,7 +154,11 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
             "target": target,
             "min_n": min_n,
             "test": test,
+            "prior": prior.figures(),
             "verdict": verdict,
+            # Which rule gave the verdict (stats.VerdictRule): min_n,
+            # target_bound, test or regression_guard.
+            "rule": str(decision.rule),
         }
         if n0 and n1:
             diff, low, high = stats.newcombe_difference_interval(k1, n1, k0, n0)
@@ -139,9 +166,27 @@ def tasks_resurvey(*, run: AnalysisRun) -> list[Task]:
                 p_improved=p,
                 diff=float(diff),
                 diff_ci=[float(low), float(high)],
+                expected=_number(decision.expected),
+                p_expected=_number(decision.p_expected),
             )
         decided.append(_apply(task, verdict, figures))
     return decided
+
+
+def _row_p(row: Result | None, n0: int) -> float | None:
+    """The p-value the analysis gave the task's result row against the same
+    baseline counts: the very number the results pages show, so that the row
+    and the task never differ (a row is tested in a batch of the round's tables,
+    which can differ from a test of the table alone in the 12th digit)."""
+    if row is None or row.p_improved is None or row.baseline_n_valid != n0:
+        return None
+    return row.p_improved
+
+
+def _number(value) -> float | None:
+    """A figure for the JSON field: None for NaN (no prior, no guard)."""
+    value = float(value)
+    return None if math.isnan(value) else value
 
 
 def _apply(task: Task, verdict: str, figures: dict) -> Task:

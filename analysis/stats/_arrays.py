@@ -14,14 +14,21 @@ FloatArray = NDArray[np.float64]
 RATE_TOLERANCE = 1e-9
 
 
-def as_counts(k: ArrayLike, n: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Broadcast ``k`` successes out of ``n`` trials to float arrays, checked."""
+def as_counts(
+    k: ArrayLike, n: ArrayLike, *, fractional: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """Broadcast ``k`` successes out of ``n`` trials to float arrays, checked.
+
+    ``fractional`` lets ``k`` be any real number in [0, n]: the effective count
+    ``rate × n`` of a row whose rate is a mean over items (docs/methods.md §3)."""
     k_arr, n_arr = np.broadcast_arrays(
         np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
     )
     if not (np.all(np.isfinite(k_arr)) and np.all(np.isfinite(n_arr))):
         raise ValueError("counts must be finite")
-    if np.any(k_arr != np.round(k_arr)) or np.any(n_arr != np.round(n_arr)):
+    if np.any(n_arr != np.round(n_arr)) or (
+        not fractional and np.any(k_arr != np.round(k_arr))
+    ):
         raise ValueError("counts must be whole numbers")
     if np.any(k_arr < 0) or np.any(k_arr > n_arr):
         raise ValueError("counts must satisfy 0 <= k <= n")

@@ -2,8 +2,10 @@
 
 Rounds are independent samples of respondents, so every comparison here is
 between two independent groups; there is no paired test. Units flagged in the
-baseline drift toward the mean on their own (regression to the mean), which the
-report states beside these numbers.
+baseline drift toward the mean on their own (regression to the mean): the
+re-survey verdict (:func:`improvement_decision`) awards IMPROVED only beyond what
+the baseline's shrunken estimate predicts (:func:`beyond_expected`), or when the
+re-survey meets the target by its one-sided bound, never on a point estimate.
 """
 
 from __future__ import annotations
@@ -18,16 +20,11 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammaln
-from scipy.stats import hypergeom, norm
+from scipy.stats import betabinom, binom, hypergeom, norm
 
-from ._arrays import (
-    RATE_TOLERANCE,
-    FloatArray,
-    as_counts,
-    check_probability,
-    proportion,
-)
+from ._arrays import FloatArray, as_counts, check_probability
+from .boschloo_many import BELOW_ONE, FISHER_TIE, TINY, boschloo_greater_many, log_comb
+from .intervals import exact_lower_bound
 
 ImprovementMethod = Literal["boschloo", "fisher"]
 
@@ -44,14 +41,18 @@ class Verdict(StrEnum):
 # answers each) the test is Fisher's, which is exact too and only a little less
 # powerful at such sizes; see improvement_method.
 BOSCHLOO_MAX_TABLES = 2001 * 2001
+# From this many distinct tables on, improvement_test computes them together
+# (boschloo_greater_many: the same p-values to about 1e-12, at a fraction of
+# the cost of one call per table); fewer, one boschloo_greater call each.
+BOSCHLOO_BATCH = 8
 
 # scipy.stats.boschloo_exact counts a table as at least as extreme when its
 # Fisher p-value is within this relative distance of the observed one (gh-14178).
-_FISHER_TIE = 1e-13
+_FISHER_TIE = FISHER_TIE
 # Cells of the (total successes × before successes) array held at once.
 _BLOCK_CELLS = 1 << 16
-_TINY = float(np.finfo(np.float64).tiny)
-_BELOW_ONE = float(np.nextafter(1.0, 0.0))
+_TINY = TINY
+_BELOW_ONE = BELOW_ONE
 
 
 def improvement_method(
@@ -85,7 +86,9 @@ def improvement_test(
     ``boschloo``: Boschloo (1970), the p-value of ``scipy.stats.boschloo_exact``
     with ``alternative="greater"`` on the table ``[[k_after, k_before], [n_after
     − k_after, n_before − k_before]]`` (see :func:`boschloo_greater`);
-    uniformly more powerful than Fisher's test. Beyond
+    uniformly more powerful than Fisher's test; each distinct table once, from
+    :data:`BOSCHLOO_BATCH` distinct tables on all together
+    (:func:`~analysis.stats.boschloo_many.boschloo_greater_many`). Beyond
     :data:`BOSCHLOO_MAX_TABLES` tables Fisher's test is used instead
     (:func:`improvement_method`). ``fisher``: Fisher (1935) exact test, the same
     table and alternative as ``scipy.stats.fisher_exact``, vectorised as the
@@ -102,23 +105,29 @@ def improvement_test(
         tail = hypergeom.sf(ka - 1, na + nb, ka + kb, na)
         p[fisher] = np.minimum(tail[fisher], 1.0)
     exact = testable & (chosen == "boschloo")
-    for index in np.ndindex(p.shape):
-        if not exact[index]:
-            continue
-        p[index] = boschloo_greater(
-            int(ka[index]), int(na[index]), int(kb[index]), int(nb[index])
+    if np.any(exact):
+        # One test per distinct table: a round's rows repeat tables (a unit and
+        # its 总体评价 question, rows all satisfied in both rounds).
+        tables = np.stack([ka[exact], na[exact], kb[exact], nb[exact]], axis=1)
+        distinct, where = np.unique(
+            tables.astype(np.int64), axis=0, return_inverse=True
         )
+        if len(distinct) >= BOSCHLOO_BATCH:
+            values = boschloo_greater_many(*distinct.T)
+        else:
+            values = np.fromiter(
+                (boschloo_greater(*map(int, t)) for t in distinct),
+                dtype=np.float64,
+                count=len(distinct),
+            )
+        p[exact] = values[where.ravel()]
     return p
 
 
 def _log_comb(n: int) -> FloatArray:
     """log C(n, k) for k = 0..n, exactly symmetric in k and n − k, so that tables
     mirror images of each other get bit-identical probabilities (and tie)."""
-    k = np.arange(n + 1)
-    log_comb = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-    half = (n + 1) // 2
-    log_comb[n - np.arange(half)] = log_comb[:half]
-    return log_comb
+    return log_comb(n).copy()
 
 
 def _extreme_mass(
@@ -327,7 +336,115 @@ def mann_whitney(
     )
 
 
-def improvement_verdict(
+class VerdictRule(StrEnum):
+    """Which rule of :func:`improvement_decision` gave the verdict."""
+
+    MIN_N = "min_n"  # a round under min_n: INSUFFICIENT_DATA
+    TARGET_BOUND = "target_bound"  # re-survey's one-sided lower bound ≥ target
+    TEST = "test"  # the exact test (and the guard) decided, either way
+    REGRESSION_GUARD = "regression_guard"  # significant, yet not past the
+    # baseline's shrunken estimate: NOT_IMPROVED
+
+
+@dataclass(frozen=True)
+class ImprovementDecision:
+    """A re-survey verdict and the figures that gave it, one entry per pair.
+
+    ``p_improved``: the exact test (:func:`improvement_test`), NaN where it was
+    not needed; ``expected``: the baseline's shrunken estimate, the rate the
+    re-survey is expected to show if nothing changed; ``p_expected``: the
+    probability of a re-survey count at least as high as observed under that
+    expectation (:func:`beyond_expected`). Both NaN where no prior was given.
+    """
+
+    verdict: NDArray[np.str_]
+    rule: NDArray[np.str_]
+    p_improved: FloatArray
+    expected: FloatArray
+    p_expected: FloatArray
+
+
+def shrunken_estimate(
+    k: ArrayLike, n: ArrayLike, prior_mean: ArrayLike, prior_concentration: ArrayLike
+) -> FloatArray:
+    """Posterior mean ``(k + μM) / (n + M)`` under the prior Beta(μM, (1 − μ)M):
+    the baseline rate with regression to the mean taken out (μ itself at M =
+    ∞). NaN where M is NaN or not positive, μ is not in (0, 1), or ``n = 0``."""
+    k_arr, n_arr = as_counts(k, n)
+    mu, m = np.broadcast_arrays(
+        np.asarray(prior_mean, dtype=np.float64),
+        np.asarray(prior_concentration, dtype=np.float64),
+    )
+    k_arr, n_arr, mu, m = np.broadcast_arrays(k_arr, n_arr, mu, m)
+    usable = (n_arr > 0) & (mu > 0) & (mu < 1) & (m > 0)
+    finite_m = np.where(np.isfinite(m), m, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(np.isinf(m), mu, (k_arr + mu * finite_m) / (n_arr + finite_m))
+    return np.where(usable, mean, np.nan)
+
+
+def beyond_expected(
+    k_before: ArrayLike,
+    n_before: ArrayLike,
+    k_after: ArrayLike,
+    n_after: ArrayLike,
+    prior_mean: ArrayLike,
+    prior_concentration: ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """The guard against regression to the mean: ``(expected, p)`` per pair.
+
+    A unit chosen for a low baseline rate was, on average, unlucky in that
+    round, and its next round regresses toward the other units' rates with no
+    change at all. The baseline family's beta-binomial prior Beta(μM, (1 − μ)M)
+    gives the unit's rate given its baseline answers, Beta(k + μM, n − k +
+    (1 − μ)M), whose mean is its shrunken estimate. If nothing changed, the
+    re-survey count follows the posterior predictive BetaBinom(n_after, k + μM,
+    n − k + (1 − μ)M); at M = ∞ (complete pooling) Binomial(n_after, μ).
+    Selection on the baseline's answers leaves this distribution as it is.
+
+    ``prior_concentration``: one M per pair, or a row of Ms per pair (``(pairs,
+    c)``, NaN for none). ``expected``: the shrunken estimate at the first M
+    (the fitted one); ``p``: the largest upper tail ``P(K ≥ k_after)`` over
+    the Ms (``scipy.stats.betabinom.sf``), the least favourable of the priors
+    given. NaN where no M is given, μ is NaN, or a round has no answers.
+    """
+    kb, nb = as_counts(k_before, n_before)
+    ka, na = as_counts(k_after, n_after)
+    kb, nb, ka, na = np.broadcast_arrays(kb, nb, ka, na)
+    mu = np.broadcast_to(np.asarray(prior_mean, dtype=np.float64), kb.shape)
+    m = np.asarray(prior_concentration, dtype=np.float64)
+    if m.ndim <= kb.ndim:
+        m = m[..., None]
+    m = np.broadcast_to(m, (*kb.shape, m.shape[-1]))
+    usable = (nb > 0) & (na > 0) & (mu > 0) & (mu < 1)
+    usable = usable[..., None] & (m > 0)  # NaN is never > 0
+    pooled = usable & np.isinf(m)
+    fitted = usable & np.isfinite(m)
+    post_a = kb[..., None] + mu[..., None] * np.where(fitted, m, 1.0)
+    post_b = (
+        nb[..., None] - kb[..., None] + (1 - mu[..., None]) * np.where(fitted, m, 1.0)
+    )
+    k_tail, n_tail = ka[..., None] - 1, na[..., None]
+    tail = np.full(m.shape, np.nan)
+    tail[fitted] = betabinom.sf(
+        np.broadcast_to(k_tail, m.shape)[fitted],
+        np.broadcast_to(n_tail, m.shape)[fitted],
+        post_a[fitted],
+        post_b[fitted],
+    )
+    tail[pooled] = binom.sf(
+        np.broadcast_to(k_tail, m.shape)[pooled],
+        np.broadcast_to(n_tail, m.shape)[pooled],
+        np.broadcast_to(mu[..., None], m.shape)[pooled],
+    )
+    expected = shrunken_estimate(kb, nb, mu, m[..., 0])
+    any_tail = ~np.all(np.isnan(tail), axis=-1)
+    p = np.full(kb.shape, np.nan)
+    p[any_tail] = np.nanmax(tail[any_tail], axis=-1)
+    return expected, np.clip(p, 0.0, 1.0)
+
+
+def improvement_decision(
     k_before: ArrayLike,
     n_before: ArrayLike,
     k_after: ArrayLike,
@@ -338,34 +455,103 @@ def improvement_verdict(
     alpha: float = 0.05,
     min_n: int = 10,
     p_value: ArrayLike | None = None,
-) -> NDArray[np.str_]:
-    """Re-survey verdict of a rectification task, METHODS.md §4.
+    prior_mean: ArrayLike = np.nan,
+    prior_concentration: ArrayLike = np.nan,
+) -> ImprovementDecision:
+    """Re-survey verdict of a rectification task (METHODS.md §4, as
+    docs/methods.md §4 applies it), and the rule that gave it.
 
-    INSUFFICIENT_DATA when either round has ``n < min_n``; otherwise IMPROVED
-    when the later rate is at least ``target`` or :func:`improvement_test` gives
-    ``p ≤ alpha``; otherwise NOT_IMPROVED. The test is run only where the rate
-    alone does not decide, and not at all when the caller passes its
-    ``p_value`` (of the same rounds and ``method``), already computed.
+    In order:
+
+    - INSUFFICIENT_DATA when either round has ``n < min_n`` (rule ``min_n``);
+    - IMPROVED when the re-survey meets the target by its one-sided exact
+      lower bound at ``1 − alpha`` (:func:`exact_lower_bound` ≥ target, the
+      GREEN_CONFIRMED rule of §3; rule ``target_bound``): a point estimate at
+      the target is not enough;
+    - IMPROVED when :func:`improvement_test` gives ``p ≤ alpha`` *and* the
+      re-survey is beyond what the baseline's shrunken estimate predicts
+      (:func:`beyond_expected` ``p ≤ alpha``; not applied where no prior is
+      given) (rule ``test``);
+    - otherwise NOT_IMPROVED: rule ``regression_guard`` when the test alone
+      would have said IMPROVED, ``test`` when it did not.
+
+    The exact test runs only where the bound does not decide, and not at all
+    when the caller passes its ``p_value`` (of the same rounds and
+    ``method``). ``prior_mean``, ``prior_concentration``: the baseline
+    family's prior per pair, as :func:`beyond_expected` takes them (the fitted
+    M first, then the plausible ones of
+    :func:`analysis.stats.plausible_concentrations`); NaN where there is none.
     """
     target = check_probability(target, "target", open_interval=False)
+    alpha = check_probability(alpha, "alpha", open_interval=True)
     kb, nb = as_counts(k_before, n_before)
     ka, na = as_counts(k_after, n_after)
     kb, nb, ka, na = np.broadcast_arrays(kb, nb, ka, na)
     enough = (nb >= min_n) & (na >= min_n)
-    at_target = enough & (proportion(ka, na) >= target - RATE_TOLERANCE)
+    # No tolerance: a 达标 claim errs on the side of not claiming (as §3).
+    at_target = enough & (exact_lower_bound(ka, na, 1 - alpha) >= target)
     to_test = enough & ~at_target
     if p_value is not None:
-        p = np.broadcast_to(np.asarray(p_value, dtype=np.float64), kb.shape)
+        p = np.broadcast_to(np.asarray(p_value, dtype=np.float64), kb.shape).copy()
     else:
         p = np.full(kb.shape, np.nan)
         if np.any(to_test):
             p[to_test] = improvement_test(
                 kb[to_test], nb[to_test], ka[to_test], na[to_test], method
             )
-    improved = at_target | (to_test & (p <= alpha))
+    significant = to_test & (p <= alpha)
+    # The guard's tails are needed only where the test would say IMPROVED;
+    # the shrunken estimate is shown for every pair.
+    mu = np.broadcast_to(np.asarray(prior_mean, dtype=np.float64), kb.shape)
+    m = np.asarray(prior_concentration, dtype=np.float64)
+    if m.ndim <= kb.ndim:
+        m = m[..., None]
+    m = np.broadcast_to(m, (*kb.shape, m.shape[-1]))
+    expected = shrunken_estimate(kb, nb, mu, m[..., 0])
+    p_expected = np.full(kb.shape, np.nan)
+    if np.any(significant):
+        _, p_expected[significant] = beyond_expected(
+            kb[significant],
+            nb[significant],
+            ka[significant],
+            na[significant],
+            mu[significant],
+            m[significant],
+        )
+    guarded = significant & (p_expected > alpha)  # NaN (no prior) never guards
+    improved = at_target | (significant & ~guarded)
     verdict = np.select(
         [~enough, improved],
         [Verdict.INSUFFICIENT_DATA.value, Verdict.IMPROVED.value],
         default=Verdict.NOT_IMPROVED.value,
     )
-    return verdict.astype(np.str_)
+    rule = np.select(
+        [~enough, at_target, guarded],
+        [
+            VerdictRule.MIN_N.value,
+            VerdictRule.TARGET_BOUND.value,
+            VerdictRule.REGRESSION_GUARD.value,
+        ],
+        default=VerdictRule.TEST.value,
+    )
+    return ImprovementDecision(
+        verdict=verdict.astype(np.str_),
+        rule=rule.astype(np.str_),
+        p_improved=p,
+        expected=expected,
+        p_expected=p_expected,
+    )
+
+
+def improvement_verdict(
+    k_before: ArrayLike,
+    n_before: ArrayLike,
+    k_after: ArrayLike,
+    n_after: ArrayLike,
+    target: float,
+    **options: object,
+) -> NDArray[np.str_]:
+    """The verdicts of :func:`improvement_decision` alone (same arguments)."""
+    return improvement_decision(
+        k_before, n_before, k_after, n_after, target, **options
+    ).verdict

@@ -17,7 +17,7 @@ from ._arrays import FloatArray, as_counts, check_probability, proportion
 
 
 def wilson_interval(
-    k: ArrayLike, n: ArrayLike, confidence: float = 0.95
+    k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, fractional: bool = False
 ) -> tuple[FloatArray, FloatArray]:
     """Two-sided Wilson score interval, without continuity correction.
 
@@ -25,10 +25,11 @@ def wilson_interval(
     Newcombe (1998a, method 3). Equals
     ``scipy.stats.binomtest(k, n).proportion_ci(confidence, "wilson")``.
     The interval is exactly 0 at the bottom when ``k == 0`` and exactly 1 at the
-    top when ``k == n``.
+    top when ``k == n``. ``fractional``: ``k`` may be an effective count
+    ``rate × n`` (the formula needs only p̂ and n).
     """
     confidence = check_probability(confidence, "confidence", open_interval=True)
-    k_arr, n_arr = as_counts(k, n)
+    k_arr, n_arr = as_counts(k, n, fractional=fractional)
     z = ndtri(0.5 + 0.5 * confidence)
     p = proportion(k_arr, n_arr)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -45,35 +46,38 @@ def wilson_interval(
 
 
 def clopper_pearson_interval(
-    k: ArrayLike, n: ArrayLike, confidence: float = 0.95
+    k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, fractional: bool = False
 ) -> tuple[FloatArray, FloatArray]:
     """Two-sided Clopper–Pearson ("exact") interval from beta quantiles.
 
     Clopper & Pearson (1934); Newcombe (1998a, method 5); Brown, Cai & DasGupta
     (2001, eq. 4). Lower end ``Beta(α/2; k, n−k+1)``, upper end
     ``Beta(1−α/2; k+1, n−k)``, with 0 for ``k == 0`` and 1 for ``k == n``.
+    ``fractional``: ``k`` may be an effective count; the beta quantiles are
+    then those of the continuous extension of the binomial tails
+    (``dispersion.binomial_cdf``).
     """
     confidence = check_probability(confidence, "confidence", open_interval=True)
-    k_arr, n_arr = as_counts(k, n)
+    k_arr, n_arr = as_counts(k, n, fractional=fractional)
     tail = (1 - confidence) / 2
     # Shape parameters are kept positive where the closed form is replaced by
     # 0 or 1, so that scipy is never asked for an undefined quantile.
     low = np.where(
         k_arr == 0,
         0.0,
-        beta.ppf(tail, np.maximum(k_arr, 1), n_arr - k_arr + 1),
+        beta.ppf(tail, _positive(k_arr), n_arr - k_arr + 1),
     )
     high = np.where(
         k_arr == n_arr,
         1.0,
-        beta.ppf(1 - tail, k_arr + 1, np.maximum(n_arr - k_arr, 1)),
+        beta.ppf(1 - tail, k_arr + 1, _positive(n_arr - k_arr)),
     )
     empty = n_arr == 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 def exact_lower_bound(
-    k: ArrayLike, n: ArrayLike, confidence: float = 0.95
+    k: ArrayLike, n: ArrayLike, confidence: float = 0.95, *, fractional: bool = False
 ) -> FloatArray:
     """One-sided exact (Clopper–Pearson) lower confidence bound.
 
@@ -81,15 +85,22 @@ def exact_lower_bound(
     ``confidence=0.95`` it is the lower end of the two-sided 90% Clopper–Pearson
     interval, and equals
     ``binomtest(k, n, alternative="greater").proportion_ci(0.95, "exact").low``.
+    ``fractional`` as in :func:`clopper_pearson_interval`.
     """
     confidence = check_probability(confidence, "confidence", open_interval=True)
-    k_arr, n_arr = as_counts(k, n)
+    k_arr, n_arr = as_counts(k, n, fractional=fractional)
     low = np.where(
         k_arr == 0,
         0.0,
-        beta.ppf(1 - confidence, np.maximum(k_arr, 1), n_arr - k_arr + 1),
+        beta.ppf(1 - confidence, _positive(k_arr), n_arr - k_arr + 1),
     )
     return np.where(n_arr == 0, np.nan, low)
+
+
+def _positive(values: FloatArray) -> FloatArray:
+    """``values`` with its zeros replaced by 1, for beta shape parameters whose
+    result is replaced by a closed form there."""
+    return np.where(values > 0, values, 1.0)
 
 
 def min_n_to_confirm(target: float, confidence: float = 0.95) -> int:

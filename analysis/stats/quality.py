@@ -1,7 +1,8 @@
 """Questionnaire and response quality (METHODS.md §5).
 
-Item matrices are ``(respondents × items)`` of scale scores, NaN where an item
-was not answered (blank or 不了解).
+For α, item matrices are ``(respondents × items)`` of scale scores, NaN where an
+item has no score (blank or 不了解). For straight-lining they name the level
+chosen, NaN only where the item was left blank: 不了解 is an answer.
 """
 
 from __future__ import annotations
@@ -39,13 +40,17 @@ def cronbach_alpha(item_matrix: ArrayLike) -> float:
     return float(items / (items - 1) * (1 - item_variance / total_variance))
 
 
-def straight_liners(item_matrix: ArrayLike, min_items: int = 8) -> NDArray[np.bool_]:
+def straight_liners(level_matrix: ArrayLike, min_items: int = 8) -> NDArray[np.bool_]:
     """Mask of respondents who gave one identical answer to every scale item.
 
-    Only respondents with at least ``min_items`` answered items are judged; the
-    unanswered items are ignored. Reported, never used to delete answers.
+    ``level_matrix`` names the level each respondent chose for each item (a
+    level id, say), NaN where the item was left blank. 不了解 is a level like any
+    other: 10 × 满意 and one 不了解 is not a straight line, 11 × 不了解 is
+    (METHODS.md §5: "all scale answers identical"; docs/methods.md §5). Only
+    respondents with at least ``min_items`` answered items are judged; blank
+    items are ignored. Reported, never used to delete answers.
     """
-    matrix = _as_item_matrix(item_matrix)
+    matrix = _as_item_matrix(level_matrix)
     answered = (~np.isnan(matrix)).sum(axis=1)
     judged = answered >= max(min_items, 1)
     # fmax/fmin ignore NaN and, unlike nanmax, do not warn on all-NaN rows.
@@ -54,6 +59,6 @@ def straight_liners(item_matrix: ArrayLike, min_items: int = 8) -> NDArray[np.bo
     return judged & (highest == lowest)
 
 
-def straight_lining(item_matrix: ArrayLike, min_items: int = 8) -> int:
+def straight_lining(level_matrix: ArrayLike, min_items: int = 8) -> int:
     """Number of straight-lining respondents, see :func:`straight_liners`."""
-    return int(straight_liners(item_matrix, min_items).sum())
+    return int(straight_liners(level_matrix, min_items).sum())

@@ -29,6 +29,12 @@ _LOGIT_MU_BOUNDS = (-20.0, 20.0)
 
 ShrinkageStatus = Literal["fitted", "complete_pooling", "not_fitted"]
 
+# Weight of the boundary-avoiding prior on the concentration: log p(M) =
+# −½·log(1 + M) + const, i.e. a Gamma(2, rate → 0) prior on the between-unit
+# standard deviation sqrt(μ(1 − μ)/(1 + M)) of the rates (Chung et al. 2013), μ
+# held fixed so that the prior does not move the prior mean.
+_CONCENTRATION_PRIOR_POWER = 0.5
+
 
 @dataclass(frozen=True)
 class ShrinkageFit:
@@ -39,6 +45,10 @@ class ShrinkageFit:
     binomial noise: every posterior mean is the pooled rate, α = β = inf);
     ``not_fitted`` (fewer than two units with answers, or all of them at 0% or
     all at 100%: the raw rates are returned unchanged, α = β = NaN).
+
+    ``pooling``: the median over the units with answers of ``M / (n + M)``, the
+    weight of the prior mean in a posterior mean (0: every unit keeps its own
+    rate; 1: complete pooling); NaN when not fitted.
     """
 
     posterior_mean: FloatArray
@@ -46,6 +56,20 @@ class ShrinkageFit:
     beta: float
     prior_mean: float
     status: ShrinkageStatus
+    pooling: float = np.nan
+
+    def as_dict(self) -> dict[str, float | str | None]:
+        def number(value: float) -> float | None:
+            return None if not np.isfinite(value) else round(float(value), 6)
+
+        return {
+            "status": self.status,
+            "concentration": number(self.alpha + self.beta),
+            "prior_mean": number(self.prior_mean),
+            "pooling": 1.0
+            if self.status == "complete_pooling"
+            else number(self.pooling),
+        }
 
 
 def _log_choose(k: FloatArray, n: FloatArray) -> FloatArray:
@@ -79,6 +103,26 @@ def _negative_log_likelihood(
     return -float(log_lik), -np.array([d_logit_mu, d_log_m])
 
 
+def _negative_log_posterior(
+    theta: FloatArray,
+    k: FloatArray,
+    n: FloatArray,
+    weight: FloatArray,
+    log_choose: FloatArray,
+) -> tuple[float, FloatArray]:
+    """:func:`_negative_log_likelihood` minus the log prior on the concentration,
+    ``−½·log(1 + M)`` (see :data:`_CONCENTRATION_PRIOR_POWER`), and its gradient.
+
+    The prior vanishes as M → ∞, so the mode is finite however alike the units
+    are: with 3–5 units the likelihood alone is often largest at complete
+    pooling, which would tie every unit in the ranking."""
+    value, gradient = _negative_log_likelihood(theta, k, n, weight, log_choose)
+    m = np.exp(theta[1])
+    value += _CONCENTRATION_PRIOR_POWER * float(np.log1p(m))
+    gradient = gradient + np.array([0.0, _CONCENTRATION_PRIOR_POWER * m / (1 + m)])
+    return value, gradient
+
+
 def _distinct_pairs(
     k: FloatArray, n: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -99,13 +143,17 @@ def _distinct_pairs(
 def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
     """Empirical-Bayes posterior means from a beta-binomial fitted across units.
 
-    The prior Beta(α, β) is fitted by maximum likelihood of the beta-binomial
-    marginal (Skellam 1948; Griffiths 1973; empirical Bayes as in Efron & Morris
-    1975), ``scipy.stats.betabinom.logpmf`` maximised by L-BFGS-B with an
-    analytic gradient over (logit μ, log(α + β)), started from the method of
-    moments. Each unit's posterior mean is ``(k + α) / (n + α + β)``: between its
-    own rate and the prior mean μ = α / (α + β), and nearer its own rate the more
-    answers it has.
+    The prior Beta(α, β) is fitted to the beta-binomial marginal (Skellam 1948;
+    Griffiths 1973; empirical Bayes as in Efron & Morris 1975):
+    ``scipy.stats.betabinom.logpmf`` plus a weak boundary-avoiding prior on the
+    concentration M = α + β, ``−½·log(1 + M)`` (Chung et al. 2013, "A
+    nondegenerate penalized likelihood estimator for variance parameters in
+    multilevel models"), maximised by L-BFGS-B with an analytic gradient over
+    (logit μ, log M), started from the method of moments. With many units the
+    prior changes nothing that matters; with a few it keeps the fit off complete
+    pooling. Each unit's posterior mean is ``(k + α) / (n + α + β)``: between
+    its own rate and the prior mean μ = α / (α + β), and nearer its own rate the
+    more answers it has.
 
     Units with ``n == 0`` are left out of the fit and get NaN: with no answers
     there is nothing to rank.
@@ -133,7 +181,7 @@ def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
     rho = float(np.clip(excess / scale, 1e-4, 0.99)) if scale > 0 else 0.5
     start = np.array([logit(mu0), np.log(1 / rho - 1)])
     result = minimize(
-        _negative_log_likelihood,
+        _negative_log_posterior,
         start,
         args=(k_fit, n_fit, weight, _log_choose(k_fit, n_fit)),
         jac=True,
@@ -141,20 +189,21 @@ def beta_binomial_shrinkage(k: ArrayLike, n: ArrayLike) -> ShrinkageFit:
         bounds=[_LOGIT_MU_BOUNDS, _LOG_M_BOUNDS],
     )
 
-    # The likelihood's limit as α + β → ∞ is binomial at the pooled rate. If no
-    # finite prior beats it, the units are as alike as binomial noise allows
-    # and complete pooling is the maximum-likelihood answer.
-    pooled_log_lik = float(np.sum(weight * binom.logpmf(k_fit, n_fit, pooled)))
-    at_wall = result.x[1] >= _LOG_M_BOUNDS[1] - 1e-3
-    if at_wall or pooled_log_lik >= -result.fun - 1e-9 * abs(pooled_log_lik):
+    # The prior makes the objective fall as α + β → ∞, so the optimiser stops at
+    # the upper bound only when the counts are too many for it to matter and
+    # the units differ no more than binomial noise: complete pooling.
+    if result.x[1] >= _LOG_M_BOUNDS[1] - 1e-3:
         posterior[answered] = pooled
-        return ShrinkageFit(posterior, np.inf, np.inf, pooled, "complete_pooling")
+        return ShrinkageFit(
+            posterior, np.inf, np.inf, pooled, "complete_pooling", pooling=1.0
+        )
 
     mu = float(expit(result.x[0]))
     m = float(np.exp(result.x[1]))
     a, b = mu * m, (1 - mu) * m
     posterior[answered] = (k_used + a) / (n_used + a + b)
-    return ShrinkageFit(posterior, a, b, mu, "fitted")
+    pooling = float(np.median(m / (n_used + m)))
+    return ShrinkageFit(posterior, a, b, mu, "fitted", pooling=pooling)
 
 
 def _interpolated_quantile(prob: float, n: FloatArray, target: float) -> FloatArray:
@@ -173,7 +222,11 @@ def _interpolated_quantile(prob: float, n: FloatArray, target: float) -> FloatAr
 
 
 def funnel_limits(
-    n: ArrayLike, target: float, levels: Sequence[float] = (0.95, 0.998)
+    n: ArrayLike,
+    target: float,
+    levels: Sequence[float] = (0.95, 0.998),
+    *,
+    phi: float = 1.0,
 ) -> dict[float, tuple[FloatArray, FloatArray]]:
     """Funnel-plot control limits for a proportion around ``target``.
 
@@ -182,7 +235,14 @@ def funnel_limits(
     quantiles of Binomial(n, target), interpolated as in his appendix (not the
     plain integer ``binom.ppf``), divided by ``n`` and clipped to [0, 1].
     Returns ``{level: (lower, upper)}``; NaN where ``n == 0``.
+
+    ``phi``: the family's over-dispersion (:mod:`.dispersion`); each limit's
+    distance from the target is multiplied by √φ, Spiegelhalter's (2005 §5)
+    multiplicative widening, before clipping.
     """
+    if not (np.isfinite(phi) and phi >= 1):
+        raise ValueError(f"phi must be a finite number >= 1, got {phi}")
+    widen = float(np.sqrt(phi))
     target = check_probability(target, "target", open_interval=True)
     n_arr = np.asarray(n, dtype=np.float64)
     _, n_arr = as_counts(np.zeros_like(n_arr), n_arr)
@@ -196,7 +256,10 @@ def funnel_limits(
         bounds = []
         for prob in ((1 - level) / 2, (1 + level) / 2):
             count = _interpolated_quantile(prob, sizes, target)
-            limit = np.clip(proportion(count, sizes), 0.0, 1.0)
+            limit = proportion(count, sizes)
+            if widen != 1.0:
+                limit = target + widen * (limit - target)
+            limit = np.clip(limit, 0.0, 1.0)
             limit = np.where(sizes > 0, limit, np.nan)
             bounds.append(limit[where].reshape(n_arr.shape))
         limits[level] = (bounds[0], bounds[1])

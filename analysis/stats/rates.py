@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import betaincinv
 
 from ._arrays import FloatArray, check_probability, proportion
 
@@ -195,27 +196,32 @@ def rates(
     )
 
 
-def bootstrap_score_interval(
+def score_interval(
     level_counts: ArrayLike,
     scores: ArrayLike,
     *,
-    n_boot: int = 2000,
     confidence: float = 0.95,
-    rng: np.random.Generator,
-    chunk: int = 256,
 ) -> tuple[FloatArray, FloatArray]:
-    """Percentile bootstrap interval for the 综合得分 of each group.
+    """Equal-tailed posterior interval for the 综合得分 of each group.
 
-    Efron (1979); Efron & Tibshirani (1993, ch. 13). Resampling the answers of a
-    group with replacement is a multinomial draw of its valid counts with the
-    observed proportions, so ``n_boot`` resamples of every group are drawn at
-    once (``Generator.multinomial``), ``chunk`` groups at a time to bound memory.
-    Columns whose score is NaN (dont_know) are left out, as in the score itself.
-    Deterministic for a seeded ``rng``. NaN where ``N_valid == 0``.
+    The shares θ of a group's scored levels get the posterior Dirichlet(k + ½)
+    (Jeffreys' prior, ½ for every scored level of the scale, answered or not), so
+    the score ``S = Σ s_j θ_j`` has mean ``Σ s_j a_j / a₀`` and variance
+    ``(Σ s_j² a_j / a₀ − mean²) / (a₀ + 1)`` with ``a = k + ½``, ``a₀ = Σ a``.
+    ``S`` lies between the lowest and the highest score; the interval is that of
+    the Beta distribution on this range with the same mean and variance (the
+    moments of a Dirichlet combination, matched as in Johnson & Kotz's
+    approximations of linear combinations of Dirichlet components). With two
+    scored levels ``S`` is exactly this Beta. Closed form: deterministic, and
+    about 20 ms for 10,000 groups.
+
+    Unlike the percentile bootstrap it replaces, the interval has width even
+    when every answer is the same (10 × 满意 on ``three_dk``: 78.2 to 99.9) and
+    covers about 95% at n = 10–50 (tests/analysis/test_defects_score.py).
+    Columns whose score is NaN (dont_know) are left out, as in the score
+    itself. NaN where ``N_valid == 0``.
     """
     confidence = check_probability(confidence, "confidence", open_interval=True)
-    if n_boot < 1:
-        raise ValueError("n_boot must be positive")
     score_arr = np.asarray(scores, dtype=np.float64)
     array = np.atleast_2d(np.asarray(level_counts, dtype=np.float64))
     if array.ndim != 2 or array.shape[1] != score_arr.shape[0]:
@@ -223,20 +229,28 @@ def bootstrap_score_interval(
     if not np.all(np.isfinite(array)) or np.any(array < 0):
         raise ValueError("counts must be finite and non-negative")
     valid = ~np.isnan(score_arr)
-    counts = array[:, valid].astype(np.int64)
-    score_arr = score_arr[valid]
+    if not valid.any():
+        raise ValueError("a scale needs at least one scored level")
+    counts, score_arr = array[:, valid], score_arr[valid]
     n_valid = counts.sum(axis=1)
+    lowest, highest = float(score_arr.min()), float(score_arr.max())
+    if highest == lowest:
+        value = np.where(n_valid > 0, lowest, np.nan)
+        return value, value.copy()
 
-    low = np.full(len(counts), np.nan)
-    high = np.full(len(counts), np.nan)
-    tails = [(1 - confidence) / 2, (1 + confidence) / 2]
-    rows = np.flatnonzero(n_valid > 0)
-    for start in range(0, len(rows), chunk):
-        block = rows[start : start + chunk]
-        n_block = n_valid[block]
-        draws = rng.multinomial(
-            n_block, counts[block] / n_block[:, None], size=(n_boot, len(block))
-        )
-        boot_scores = (draws @ score_arr) / n_block
-        low[block], high[block] = np.quantile(boot_scores, tails, axis=0)
-    return low, high
+    # The score rescaled to [0, 1]: its posterior mean and variance.
+    unit = (score_arr - lowest) / (highest - lowest)
+    a = counts + 0.5
+    a0 = a.sum(axis=1)
+    mean = (a @ unit) / a0
+    variance = ((a @ unit**2) / a0 - mean**2) / (a0 + 1)
+    # Beta(mean·c, (1 − mean)·c) has this mean and variance; c ≥ a₀ > 0.
+    c = mean * (1 - mean) / variance - 1
+    tail = (1 - confidence) / 2
+    low = betaincinv(mean * c, (1 - mean) * c, tail)
+    high = betaincinv(mean * c, (1 - mean) * c, 1 - tail)
+    empty = n_valid == 0
+    return (
+        np.where(empty, np.nan, lowest + (highest - lowest) * low),
+        np.where(empty, np.nan, lowest + (highest - lowest) * high),
+    )

@@ -209,3 +209,12 @@ def test_jeffreys_probability_puts_statsmodels_jeffreys_limits_in_the_tails() ->
 
 def test_jeffreys_probability_is_nan_without_answers() -> None:
     assert np.isnan(stats.jeffreys_prob_below(0, 0, 0.95))
+
+
+def test_with_phi_the_test_is_scipys_on_the_effective_counts() -> None:
+    # φ = 3: 27 of 30 answers carry the evidence of 9 of 10 independent ones.
+    p = stats.test_against_target([27, 30], [30, 30], 0.95, phi=3.0)
+    assert p[0] == pytest.approx(
+        binomtest(9, 10, 0.95, alternative="less").pvalue, rel=1e-10
+    )
+    assert p[1] == 1.0

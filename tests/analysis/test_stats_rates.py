@@ -1,13 +1,14 @@
 """Rates and the score of METHODS.md §2, worked out by hand for the presets, and
-the bootstrap interval of the score against scipy.stats.bootstrap."""
+the score's posterior interval against the exact Beta posterior (two levels) and
+numpy's Dirichlet draws (more levels)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import bootstrap
+from scipy.stats import beta
 
-from analysis.stats import LevelInfo, bootstrap_score_interval, rates
+from analysis.stats import LevelInfo, rates, score_interval
 
 THREE_DK = LevelInfo(
     codes=("satisfied", "basically", "dissatisfied", "dont_know"),
@@ -124,41 +125,48 @@ def test_it_refuses_counts_that_do_not_fit_the_scale() -> None:
         rates([[1, 2, 3, -1]], THREE_DK)
 
 
-def test_the_bootstrap_interval_agrees_with_scipy_bootstrap() -> None:
-    counts = np.array([[60, 25, 10, 5], [12, 5, 3, 0]])
-    scores = THREE_DK.score_array
-    low, high = bootstrap_score_interval(
-        counts, scores, n_boot=20_000, rng=np.random.default_rng(1)
-    )
-    for i in range(len(counts)):
-        sample = np.repeat(scores[:3], counts[i, :3])
-        expected = bootstrap(
-            (sample,),
-            np.mean,
-            n_resamples=20_000,
-            method="percentile",
-            rng=np.random.default_rng(2),
-        ).confidence_interval
-        # Two independent Monte Carlo runs: equal up to resampling noise.
-        assert low[i] == pytest.approx(expected.low, abs=1.0)
-        assert high[i] == pytest.approx(expected.high, abs=1.0)
-        assert low[i] < rates(counts[i], THREE_DK).score[0] < high[i]
+def test_with_two_levels_the_interval_is_the_jeffreys_beta_posterior() -> None:
+    # S = 100·θ with θ ~ Beta(k + ½, n − k + ½): the interval is exact here.
+    two = np.array([100.0, 0.0])
+    counts = np.array([[10, 0], [7, 3], [0, 12], [45, 5]])
+    low, high = score_interval(counts, two)
+    for (k, rest), lo, hi in zip(counts, low, high, strict=True):
+        posterior = beta(k + 0.5, rest + 0.5)
+        assert lo == pytest.approx(100 * posterior.ppf(0.025), rel=1e-9)
+        assert hi == pytest.approx(100 * posterior.ppf(0.975), rel=1e-9)
 
 
-def test_the_bootstrap_is_reproducible_from_the_seed() -> None:
-    counts = np.array([[60, 25, 10, 5]] * 3)
-    first = bootstrap_score_interval(
-        counts, THREE_DK.score_array, rng=np.random.default_rng(42)
-    )
-    second = bootstrap_score_interval(
-        counts, THREE_DK.score_array, rng=np.random.default_rng(42)
-    )
-    np.testing.assert_array_equal(first, second)
+@pytest.mark.parametrize(
+    "counts",
+    [[10, 0, 0, 0], [9, 1, 0, 2], [8, 1, 1, 0], [60, 25, 10, 5], [12, 5, 3, 0]],
+)
+def test_it_is_within_a_point_of_the_dirichlet_posterior(counts: list[int]) -> None:
+    # Independent: quantiles of 400,000 numpy Dirichlet(k + ½) draws of the
+    # scored levels' shares. The closed form matches two moments, not all.
+    low, high = score_interval([counts], THREE_DK.score_array)
+    draws = np.random.default_rng(7).dirichlet(np.array(counts[:3]) + 0.5, size=400_000)
+    expected = np.quantile(draws @ THREE_DK.score_array[:3], [0.025, 0.975])
+    assert low[0] == pytest.approx(expected[0], abs=1.0)
+    assert high[0] == pytest.approx(expected[1], abs=1.0)
 
 
-def test_the_bootstrap_handles_empty_and_unanimous_groups() -> None:
-    low, high = bootstrap_score_interval(
-        [[0, 0, 0, 3], [0, 7, 0, 0]], THREE_DK.score_array, rng=np.random.default_rng()
-    )
+def test_ten_unanimous_answers_have_an_interval_with_width() -> None:
+    # The percentile bootstrap gave [100, 100] here.
+    low, high = score_interval([[10, 0, 0, 0]], THREE_DK.score_array)
+    assert high[0] - low[0] > 15
+
+
+def test_it_is_nan_without_answers_and_a_point_on_a_one_score_scale() -> None:
+    low, high = score_interval([[0, 0, 0, 3], [0, 7, 0, 0]], THREE_DK.score_array)
     assert np.isnan(low[0]) and np.isnan(high[0])
-    assert low[1] == high[1] == 70.0
+    assert np.isfinite(low[1]) and low[1] < 70 < high[1]
+    low, high = score_interval([[4, 0], [0, 2]], [50.0, np.nan])
+    assert low[0] == high[0] == 50.0
+    assert np.isnan(low[1])
+
+
+def test_it_refuses_counts_that_do_not_fit_the_scores() -> None:
+    with pytest.raises(ValueError):
+        score_interval([[1, 2]], THREE_DK.score_array)
+    with pytest.raises(ValueError):
+        score_interval([[1, -2, 0, 0]], THREE_DK.score_array)

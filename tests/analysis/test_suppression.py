@@ -3,7 +3,7 @@
 from collections import Counter
 
 from analysis.models import Result
-from analysis.results import Row
+from analysis.rows import Row
 from analysis.suppression import suppress
 from organizations.models import Unit
 from tests.base import PersonaTestCase, make_unit

@@ -31,7 +31,7 @@ import numpy as np
 from django.test import SimpleTestCase
 
 from analysis.models import Result
-from analysis.results import Row
+from analysis.rows import Row
 from analysis.services import campaign_analyze
 from analysis.suppression import suppress
 from organizations.models import Unit
