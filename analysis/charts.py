@@ -18,6 +18,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from . import stats
+from .templatetags.result_format import FLAG_VERDICTS
 
 FONT = (
     '-apple-system, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
@@ -299,6 +300,7 @@ def histogram(
     target: float | None = None,
     width: float = 900,
     height: float = 260,
+    rate_name: str = "",
 ) -> str:
     """How many units fall in each band of 满意率, with the target marked.
 
@@ -366,7 +368,12 @@ def histogram(
         body.append(_axis_label(x(edge), y1 + 17, _pct_tick(edge, label_step)))
     body.append(_line(x0, y1, x1, y1, stroke=MUTED))
     body.append(
-        _axis_label((x0 + x1) / 2, height - 8, _("单位满意率（横轴）与单位数（纵轴）"))
+        _axis_label(
+            (x0 + x1) / 2,
+            height - 8,
+            _("单位%(rate)s（横轴）与单位数（纵轴）")
+            % {"rate": rate_name or _("满意率")},
+        )
     )
     if target is not None and lo <= target <= 1.0:
         body.append(
@@ -383,12 +390,15 @@ def funnel_plot(
     width: float = 900,
     height: float = 480,
     clip_id: str = "funnel-area",
+    phi: float = 1.0,
+    rate_name: str = "",
 ) -> str:
     """p̂ against n with the target and its 95% and 99.8% binomial limits.
 
     Spiegelhalter (2005); the limits come from :func:`stats.funnel_limits`. A unit
     below the 99.8% lower limit is named beside its dot. ``clip_id`` must be
-    unique in the page.
+    unique in the page. ``phi``: the units' applied over-dispersion; the limits
+    are widened by √φ and the legend says so.
     """
     x0, x1, y0, y1 = 56.0, width - 20, 54.0, height - 50
     n_max = max([p.n for p in points] + [10])
@@ -434,11 +444,16 @@ def funnel_plot(
     )
     middle = (y0 + y1) / 2
     body.append(
-        _axis_label(14, middle, _("满意率"), transform=f"rotate(-90 14 {_num(middle)})")
+        _axis_label(
+            14,
+            middle,
+            rate_name or _("满意率"),
+            transform=f"rotate(-90 14 {_num(middle)})",
+        )
     )
     if limits_drawn:
         grid = np.unique(np.round(np.geomspace(1, x_high, 240)))
-        limits = stats.funnel_limits(grid, target, LIMIT_LEVELS)
+        limits = stats.funnel_limits(grid, target, LIMIT_LEVELS, phi=phi)
         for level, dash, css in (
             (0.95, "5 4", "limit-95"),
             (0.998, "none", "limit-998"),
@@ -467,7 +482,7 @@ def funnel_plot(
         )
     )
     lower = (
-        stats.funnel_limits([p.n for p in points], target, (0.998,))[0.998][0]
+        stats.funnel_limits([p.n for p in points], target, (0.998,), phi=phi)[0.998][0]
         if points and limits_drawn
         else [math.nan] * len(points)
     )
@@ -487,7 +502,7 @@ def funnel_plot(
                     fill=TONES.get(point.tone, TONES[""]),
                 )
             )
-    body.append(_funnel_legend(target, x0, points))
+    body.append(_funnel_legend(target, x0, points, phi))
     return _svg(width, height, title, "funnel", body)
 
 
@@ -507,20 +522,20 @@ def _funnel_point(point: Point, cx: float, cy: float) -> str:
     return _el("a", dot, href=point.href) if point.href else dot
 
 
-def _funnel_legend(target: float, x0: float, points: Sequence[Point]) -> str:
+def _funnel_legend(
+    target: float, x0: float, points: Sequence[Point], phi: float = 1.0
+) -> str:
     """Two rows above the plot: the lines, then the colours present."""
     lines = [
         (_line(0, 0, 22, 0, stroke=TARGET, stroke_width=1.5), target_label(target)),
         (_line(0, 0, 22, 0, stroke=MUTED, stroke_dasharray="5 4"), _("95% 控制限")),
         (_line(0, 0, 22, 0, stroke=MUTED), _("99.8% 控制限")),
     ]
-    labels = {
-        "RED": _("红色"),
-        "AMBER": _("黄色"),
-        "GREEN": _("绿色"),
-        "GREEN_CONFIRMED": _("确认达标"),
-        "GREY": _("灰色"),
-    }
+    if phi > 1:
+        widened = _("控制限已按过度离散 φ = %(phi)s 放宽") % {"phi": f"{phi:.2f}"}
+        lines.append(("", widened))
+    # The verdicts in words, as on the pages: a dot's colour is not its only sign.
+    labels = {tone: str(words) for tone, words in FLAG_VERDICTS.items()}
     present = {p.tone for p in points}
     dots = [
         (_el("circle", cx=11, cy=0, r=5, fill=TONES[tone]), label)

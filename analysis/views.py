@@ -30,8 +30,10 @@ from . import charts, stats
 from .access import Reading, reading_for, result_rows, visible_findings
 from .comments import unit_comments
 from .exports import results_export
+from .method_state import funnel_phi, round_method_state
 from .models import Finding, Result
 from .ranking import school_ranks
+from .rate_wording import RoundWording, campaign_rate_wording
 
 Row = dict[str, Any]
 KIND_ORDER = [Unit.Kind.COMMITTEE, Unit.Kind.BRANCH, Unit.Kind.WINDOW]
@@ -141,8 +143,13 @@ def _overview(user: AbstractBaseUser, reading: Reading) -> dict[str, Any]:
     shown = [row for row in units if row["rate"] is not None]
     flags = Counter(row["flag"] for row in shown)
     changes = [row for row in units if row["diff"] is not None]
+    wording = campaign_rate_wording(campaign.pk, settings)
+    method_state = round_method_state(settings, shown)
     return {
         "settings": settings,
+        "wording": wording,
+        "method_state": method_state,
+        "pooled_reds": _pooled_reds(categories, shown),
         # The round's total is the school row's count, and hidden with it.
         "n_responses": school["n_responses"] if school else None,
         "school": school,
@@ -161,9 +168,28 @@ def _overview(user: AbstractBaseUser, reading: Reading) -> dict[str, Any]:
         "school_change": school if school and school["diff"] is not None else None,
         "findings": [(unit, labels[unit.pk], group) for unit, group in findings],
         "exports": _exports(campaign.pk, raw),
-        "charts": _overview_charts(school, categories, shown, changes, target),
+        "charts": _overview_charts(
+            school,
+            categories,
+            shown,
+            changes,
+            target,
+            wording.noun,
+            phi=funnel_phi(method_state),
+        ),
         "confirm_n": _confirm_n(settings),
     }
+
+
+def _pooled_reds(categories: list[Row], units: list[Row]) -> list[Row]:
+    """The categories flagged RED though none of their units shown is: pooled, the
+    category has the power its units lack on their own."""
+    red_units = {row["category"] for row in units if row["flag"] == "RED"}
+    return [
+        row
+        for row in categories
+        if row["flag"] == "RED" and row["category"] not in red_units
+    ]
 
 
 def _overview_charts(
@@ -172,19 +198,26 @@ def _overview_charts(
     shown: list[Row],
     changes: list[Row],
     target: float,
+    noun: str,
+    *,
+    phi: float = 1.0,
 ) -> dict[str, SafeString]:
     found = {}
+    rate = {"rate": noun}
     if school is not None:
         found["categories"] = charts.interval_chart(
             [_interval(row, row["label"]) for row in categories]
             + [_interval(school, _("全校"), emphasis=True)],
-            title=_("全校与各类别满意率"),
+            title=_("全校与各类别%(rate)s") % rate,
             target=target,
-            axis_label=_("满意率（圆点）及其 95% 区间（横线）"),
+            axis_label=_("%(rate)s（圆点）及其 95%% 区间（横线）") % rate,
         )
     if shown:
         found["histogram"] = charts.histogram(
-            [row["rate"] for row in shown], title=_("单位满意率分布"), target=target
+            [row["rate"] for row in shown],
+            title=_("单位%(rate)s分布") % rate,
+            target=target,
+            rate_name=noun,
         )
         found["funnel"] = charts.funnel_plot(
             [
@@ -197,11 +230,13 @@ def _overview_charts(
                 )
                 for row in shown
             ],
-            title=_("漏斗图：满意率与样本量"),
+            title=_("漏斗图：%(rate)s与样本量") % rate,
             target=target,
+            phi=phi,
+            rate_name=noun,
         )
     if changes:
-        found["changes"] = _change_chart(changes)
+        found["changes"] = _change_chart(changes, noun)
     return {
         name: mark_safe(svg) for name, svg in found.items()
     }  # charts escape every label
@@ -234,7 +269,7 @@ def _shrunk(row: Row) -> float:
     return row["shrunk"] if row["shrunk"] is not None else row["rate"]
 
 
-def _change_chart(rows: list[Row]) -> str:
+def _change_chart(rows: list[Row], noun: str) -> str:
     rows = sorted(rows, key=lambda row: row["diff"])
     if len(rows) > 2 * CHANGE_CHART_EACH_SIDE:
         rows = rows[:CHANGE_CHART_EACH_SIDE] + rows[-CHANGE_CHART_EACH_SIDE:]
@@ -265,7 +300,7 @@ def _change_chart(rows: list[Row]) -> str:
         domain=(-bound, bound, step),
         reference=0.0,
         reference_label=_("无变化"),
-        axis_label=_("满意率变化（百分点）及其 Newcombe 95% 区间"),
+        axis_label=_("%(rate)s变化（百分点）及其 Newcombe 95%% 区间") % {"rate": noun},
         differences=True,
     )
 
@@ -324,11 +359,16 @@ def _report(
     dimensions = [row for row in rows if row["level"] == Result.Level.DIMENSION]
     questions = [row for row in rows if row["level"] == Result.Level.QUESTION]
     comments = unit_comments(reading, unit)
+    wording = campaign_rate_wording(campaign.pk, settings)
     return {
         "campaign": campaign,
         "reading": reading,
         "unit": unit,
         "settings": settings,
+        "wording": wording,
+        # A unit not RED overall may have RED dimensions: the page says why.
+        "red_dimensions": [row for row in dimensions if row["flag"] == "RED"],
+        "method_state": round_method_state(settings, [summary]),
         "summary": summary,
         "category": category,
         "school": school,
@@ -344,7 +384,14 @@ def _report(
         "confirm_n": _confirm_n(settings),
         "overview_url": _overview_url(campaign.pk, raw),
         "charts": _report_charts(
-            summary, category, school, dimensions, questions, settings, breakdown
+            summary,
+            category,
+            school,
+            dimensions,
+            questions,
+            settings,
+            breakdown,
+            wording,
         ),
     }
 
@@ -369,9 +416,11 @@ def _report_charts(
     questions: list[Row],
     settings: dict[str, Any],
     breakdown: bool,
+    wording: RoundWording,
 ) -> dict[str, SafeString]:
     target = settings["target"]
-    axis = _("满意率（圆点）及其 95% 区间（横线）")
+    rate = {"rate": wording.noun}
+    axis = _("%(rate)s（圆点）及其 95%% 区间（横线）") % rate
     compare = [_interval(summary, summary["unit_name"], emphasis=True)]
     if category is not None:
         compare.append(
@@ -387,14 +436,14 @@ def _report_charts(
     if breakdown and dimensions:
         found["dimensions"] = charts.interval_chart(
             [_interval(row, row["label"]) for row in dimensions],
-            title=_("各维度满意率"),
+            title=_("各维度%(rate)s") % rate,
             target=target,
             axis_label=axis,
         )
     if breakdown and questions:
         found["questions"] = charts.interval_chart(
             [_interval(row, row["label"]) for row in questions],
-            title=_("各题满意率"),
+            title=_("各题%(rate)s") % rate,
             target=target,
             axis_label=axis,
         )

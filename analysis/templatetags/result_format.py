@@ -1,4 +1,9 @@
-"""Formatting of result figures in templates: rates, differences, p-values, flags."""
+"""Formatting of result figures in templates: rates, differences, p-values, flags.
+
+The verdicts in words (:data:`FLAG_VERDICTS`) are the one place every page — the
+results, the unit report, the workbench, the rectification task — takes them
+from; the colour names stay for the legend and the API keeps its own codes.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,15 @@ FLAG_LABELS = {
     "GREEN": _("绿色"),
     "GREEN_CONFIRMED": _("确认达标"),
     "GREY": _("灰色"),
+}
+# What a flag means for the office, said in words so that colour is never the only
+# signal (the badge keeps its colour beside them).
+FLAG_VERDICTS = {
+    "RED": _("显著低于目标（列入问题清单）"),
+    "AMBER": _("未达标（需关注）"),
+    "GREEN": _("达到目标"),
+    "GREEN_CONFIRMED": _("达到目标（已确认）"),
+    "GREY": _("样本不足（仅供参考）"),
 }
 VERDICT_LABELS = {
     "IMPROVED": _("达标或显著提高"),
@@ -62,3 +76,30 @@ def flag_label(flag: str) -> str:
 @register.filter
 def verdict_label(verdict: str) -> str:
     return str(VERDICT_LABELS.get(verdict, DASH))
+
+
+@register.filter
+def flag_verdict(flag: str) -> str:
+    """A flag as the office acts on it: "RED" → "显著低于目标（列入问题清单）"."""
+    return str(FLAG_VERDICTS.get(flag, DASH))
+
+
+@register.filter
+def alpha_words(alpha: float | None) -> str:
+    """Cronbach's α of a dimension for a table cell: "0.83"; a negative α (the
+    items disagree more than they agree) says so in words; None → "—"."""
+    if alpha is None:
+        return DASH
+    alpha = float(alpha)
+    if alpha < 0:
+        return str(_("题目一致性差（α = %(alpha).2f）") % {"alpha": alpha})
+    return f"{alpha:.2f}"
+
+
+@register.filter
+def point_size(value: float | None) -> str:
+    """A margin in percentage points, unsigned, for "低 5 个百分点": 0.05 → "5",
+    0.025 → "2.5"."""
+    if value is None:
+        return DASH
+    return f"{round(float(value) * 100, 1):g}"

@@ -2,7 +2,10 @@
 
 Logs in through the real login form, opens the overview and a unit report, checks
 that the key text is visible and the charts have a size, presses the analyse
-button (through its confirmation page), and saves screenshots (see tests/browser.py for Chromium and where they go).
+button (through its confirmation page), checks on a 375 px phone, with and without
+JavaScript, that nothing is wider than the screen and that the collapsed
+统计方法说明 opens, and saves screenshots (see tests/browser.py for Chromium and
+where they go).
 """
 
 from __future__ import annotations
@@ -62,7 +65,11 @@ class BrowserTests(BrowserTestCase):
         self.log_in(self.page, USERNAME)
         base = f"{self.live_server_url}/manage/campaigns/{self.campaign.pk}"
         self.page.goto(f"{base}/results/")
-        for text in ("全校与各类别满意率", "漏斗图：满意率与样本量", "口径与方法"):
+        for text in (
+            "全校与各类别满意率",
+            "漏斗图：满意率与样本量",
+            "统计方法说明（供核查）",
+        ):
             self.assertTrue(
                 self.page.get_by_role("heading", name=text).is_visible(), text
             )
@@ -73,6 +80,14 @@ class BrowserTests(BrowserTestCase):
         self.assertEqual(points.count(), 4)
         self.page.screenshot(path=SCREENSHOTS / "overview.png", full_page=True)
         self.assert_fits_a4_when_printed()
+
+        # The collapsed methods section states φ (four branches are too few to
+        # estimate it) and how far the shrinkage pooled them.
+        self.page.locator("details#methods > summary").click()
+        phi = self.page.locator("#method-state #phi-table")
+        expect(phi).to_be_visible()
+        expect(phi).to_contain_text("未估计")
+        expect(phi).to_contain_text("合并")
 
         # The funnel's dots link to the units' reports.
         points.first.click()
@@ -122,6 +137,46 @@ class BrowserTests(BrowserTestCase):
         )
         expect(self.page.locator("ul.messages")).to_contain_text("统计完成")
         self.assertTrue(self.page.get_by_text("83.3%").first.is_visible())
+
+    def test_the_pages_fit_a_phone_and_the_methods_open_without_a_script(self):
+        base = f"{self.live_server_url}/manage/campaigns/{self.campaign.pk}"
+        for js in (True, False):
+            page = self.phone(js=js)
+            self.log_in(page, USERNAME)
+            for url in (
+                f"{base}/results/",
+                f"{base}/units/{self.branches[0].pk}/report/",
+            ):
+                with self.subTest(js=js, url=url):
+                    page.goto(url)
+                    self.assert_fits_the_screen(page)
+                    expect(page.locator("#basis")).to_contain_text("口径：满意率")
+                    methods = page.locator("details#methods")
+                    definitions = methods.get_by_role("heading", name="口径与方法")
+                    expect(definitions).to_be_hidden()
+                    methods.locator(":scope > summary").click()
+                    expect(methods).to_have_attribute("open", "")
+                    expect(definitions).to_be_visible()
+                    # Opened, its wide tables still scroll inside their own box.
+                    self.assert_fits_the_screen(page)
+            page.screenshot(
+                path=SCREENSHOTS / f"report_phone_js{int(js)}.png", full_page=True
+            )
+
+    def assert_fits_the_screen(self, page) -> None:
+        width = page.viewport_size["width"]
+        self.assertLessEqual(
+            page.evaluate("document.documentElement.scrollWidth"), width
+        )
+        wide = page.evaluate(
+            """width => [...document.querySelectorAll("main *")]
+                .filter(n => n.getClientRects().length
+                    && n.getBoundingClientRect().right > width + 0.5
+                    && !n.closest(".table"))
+                .map(n => n.tagName + "." + n.className)""",
+            width,
+        )
+        self.assertEqual(wide, [])
 
     def assert_fits_a4_when_printed(self) -> None:
         """With print styles at the width of A4 (210 mm at 96 dpi, less the page

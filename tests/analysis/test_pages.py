@@ -269,17 +269,30 @@ class FigureTests(PageTestCase):
         # towards the other units, below B-1 (59 of 60).
         names = re.findall(r'report/">([^<]+)</a>', ranking)
         self.assertEqual(names, ["乙机关教工党支部", "乙小支部", "甲学院学生党支部"])
-        self.assertIn("收缩估计", ranking)
+        # The estimates ranked on are in the collapsed section, in the same order.
+        checks = html.split('id="unit-checks"')[1].split("</table>")[0]
+        rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([\d.]+)%", checks)
+        self.assertEqual([name for name, _ in rows], names)
+        estimates = [float(value) for _, value in rows]
+        self.assertEqual(estimates, sorted(estimates, reverse=True))
+        self.assertIn("收缩估计", checks)
 
-    def test_every_figure_carries_its_definitions(self):
-        html = self.page(self.leader, self.overview)
-        figures = re.findall(r"<figure>.*?</figure>", html, re.S)
-        self.assertGreaterEqual(len(figures), 4)
-        for figure in figures:
-            self.assertIn("口径：", figure)
-            self.assertIn("不含“不了解”", figure)
-            self.assertIn("Benjamini–Hochberg", figure)
-        self.assertIn("口径与方法", html)
+    def test_each_page_states_its_definitions_once(self):
+        for url in (self.overview, self.report(self.branch_a)):
+            html = self.page(self.leader, url)
+            with self.subTest(url=url):
+                self.assertGreaterEqual(len(re.findall(r"<figure>", html)), 1)
+                # Once, before the figures, and not again under each of them.
+                self.assertEqual(html.count("口径："), 1)
+                basis = re.search(r'<p class="footnote" id="basis">(.*?)</p>', html)
+                self.assertIn("满意率（‘满意’‘基本满意’计为满意）", basis.group(1))
+                self.assertIn("不了解", basis.group(1))
+                self.assertLess(basis.start(), html.index("<figure>"))
+                # The method names live in the collapsed section only.
+                methods = html.split('<details class="card methods" id="methods">')
+                self.assertNotIn("Benjamini–Hochberg", methods[0])
+                self.assertIn("Benjamini–Hochberg", methods[1])
+                self.assertIn("口径与方法", methods[1])
 
     def test_the_before_after_section_names_regression_to_the_mean(self):
         html = self.page(self.leader, self.overview)

@@ -76,7 +76,7 @@ def ranking_cells(html: str) -> list[tuple[str, str]]:
     return [
         (re.sub(r"<[^>]+>", "", rank).strip(), unit)
         for rank, unit in re.findall(
-            r'<tr><td class="num">(.*?)</td><td><a href="[^"]+">(.*?)</a></td>',
+            r'<tr><td class="num">(.*?)</td><td class="name"><a href="[^"]+">(.*?)</a>',
             section(html, "ranking"),
         )
     ]
@@ -185,7 +185,7 @@ class FiguresTests(PresentationTestCase):
         run = AnalysisRun.objects.filter(campaign=self.campaign).first()
         self.assertIn(f"统计时间 {cn_date(run.created_at)}", html)
         self.assertRegex(html, r"统计时间 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d")
-        self.assertIn('<div class="big">95%</div>', html)
+        self.assertIn('<div class="muted">目标 95%</div>', section(html, "school"))
         period = cn_period(self.campaign.opens_at, self.campaign.closes_at)
         self.assertRegex(period, r"^\d{4}年\d{1,2}月\d{1,2}日—")
         self.assertIn(f"评议时间 {period}。", html)
