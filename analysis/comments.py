@@ -27,7 +27,7 @@ from questionnaires.models import Answer, Campaign, Question
 from .access import Reading
 
 if TYPE_CHECKING:
-    from .themes import NameMask
+    from .masking import NameMask
 
 # More sources of people's names, from apps analysis may not import (rectification:
 # the people responsible for a task); each registers here in its AppConfig.ready.
@@ -64,7 +64,7 @@ def _user_names() -> Iterator[str]:
 def known_names() -> NameMask:
     """Every unit's name and every person's name the service knows, in a few
     queries: build it once per page, request or analysis, not per comment."""
-    from .themes import NameMask
+    from .masking import NameMask
 
     people = list(_user_names())
     for source in PERSON_NAME_SOURCES:
@@ -80,7 +80,7 @@ def comment_rows(
 ) -> dict[int, list[tuple[str, str]]]:
     """Masked comments with their respondent's headline polarity, per unit, in a
     few queries."""
-    from .themes import mask_personal
+    from .masking import mask_personal
 
     names = known_names()
     texts = Answer.objects.filter(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
+from analysis.masking import mask_personal
 from analysis.themes import (
     Comment,
     Theme,
@@ -21,7 +22,6 @@ from analysis.themes import (
     _vectorize,
     _with_unique_keys,
     keywords,
-    mask_personal,
     negative_candidates,
     stop_words,
     themes,

@@ -13,9 +13,10 @@ from django.contrib.auth import get_user_model
 from django.test import SimpleTestCase
 
 from analysis.comments import known_names, split_names
+from analysis.masking import PERSON_NAME, UNIT_NAME, NameMask
 from analysis.models import Finding
 from analysis.services import finding_decide
-from analysis.themes import PERSON_NAME, UNIT_NAME, NameMask, keywords
+from analysis.themes import keywords
 from organizations.models import Membership
 from rectification.services import task_create
 from tests.analysis.synthetic import analysed, fill, published
