@@ -20,6 +20,7 @@ from .bulk_insert import bulk_insert
 from .comments import comment_rows, comments_allowed
 from .models import AnalysisRun, Finding, Result
 from .quality import RoundQuality, round_quality
+from .rate_wording import campaign_rate_wording
 from .results import compare_with_baseline, compute_statistics, method_settings
 from .rows import Row, build_rows
 from .suppression import suppress
@@ -218,6 +219,8 @@ def findings_create(*, run: AnalysisRun) -> list[Finding]:
     kept untouched, so a re-run adds nothing and rewrites no evidence."""
     campaign = run.campaign
     created = []
+    # 满意率, or the scale's own name for it (好评率 on the 五个模范 scale).
+    rate = {"rate": campaign_rate_wording(campaign.pk, run.settings).noun}
     red = run.results.filter(
         level__in=[Result.Level.UNIT, Result.Level.DIMENSION],
         flag="RED",
@@ -228,9 +231,10 @@ def findings_create(*, run: AnalysisRun) -> list[Finding]:
         # and the public board, where figures may only come through
         # analysis.access. The figures are in the finding's evidence.
         title = (
-            _("总体满意率显著低于目标")
+            _("总体%(rate)s显著低于目标") % rate
             if result.level == Result.Level.UNIT
-            else _("“%(dimension)s”满意率显著低于目标") % {"dimension": result.label}
+            else _("“%(dimension)s”%(rate)s显著低于目标")
+            % {"dimension": result.label, **rate}
         )
         finding, was_created = Finding.objects.get_or_create(
             campaign=campaign,

@@ -186,6 +186,9 @@ class BrowserTests(BrowserTestCase):
         try:
             self.assertFalse(self.page.locator(".topbar nav").is_visible())
             self.assertFalse(self.page.locator(".toolbar").first.is_visible())
+            # The collapsed methods section prints whole, open or not.
+            methods = self.page.locator("details#methods")
+            expect(methods.get_by_role("heading", name="口径与方法")).to_be_visible()
             for box in self.page.locator("svg.chart").evaluate_all(
                 "nodes => nodes.map(n => n.getBoundingClientRect().right)"
             ):

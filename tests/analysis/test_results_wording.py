@@ -198,9 +198,8 @@ class RateDefinitionPageTests(PresentationTestCase):
             html = self.page(self.leader, url)
             with self.subTest(url=url):
                 self.assertIn("口径：好评率（‘好’‘较好’计为好评）", html)
-                # Findings keep the title they were made with (analysis/services).
-                said = html.replace(section(html, "findings"), "")
-                self.assertNotIn("满意率", said)
+                self.assertIn("总体好评率显著低于目标", section(html, "findings"))
+                self.assertNotIn("满意率", html)
                 self.assertNotIn("‘满意’", html)
                 self.assertNotIn("基本满意", html)
         html = self.page(self.leader, self.overview())
