@@ -20,6 +20,7 @@ from scipy.special import betainc, ndtri
 from scipy.stats import beta, chi2, norm
 
 from ._arrays import FloatArray, check_probability
+from .intervals import wilson_bounds
 
 # Fewer units than this estimate φ too poorly to act on (with 10 units the 10%
 # winsorisation already replaces one unit at each end).
@@ -157,20 +158,7 @@ def wilson_interval_phi(
 ) -> tuple[FloatArray, FloatArray]:
     """Wilson's score interval with ``n / φ`` answers (the rate is unchanged)."""
     confidence = check_probability(confidence, "confidence", open_interval=True)
-    k_eff, n_eff = effective_counts(k, n, phi)
-    z = ndtri(0.5 + 0.5 * confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k_eff / n_eff
-        centre = (p + z**2 / (2 * n_eff)) / (1 + z**2 / n_eff)
-        half = (
-            z
-            * np.sqrt(p * (1 - p) / n_eff + z**2 / (4 * n_eff**2))
-            / (1 + z**2 / n_eff)
-        )
-    low = np.where(k_eff == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k_eff == n_eff, 1.0, np.clip(centre + half, 0.0, 1.0))
-    empty = n_eff == 0
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+    return wilson_bounds(*effective_counts(k, n, phi), confidence)
 
 
 def exact_lower_bound_phi(

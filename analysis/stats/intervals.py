@@ -30,18 +30,22 @@ def wilson_interval(
     """
     confidence = check_probability(confidence, "confidence", open_interval=True)
     k_arr, n_arr = as_counts(k, n, fractional=fractional)
+    return wilson_bounds(k_arr, n_arr, confidence)
+
+
+def wilson_bounds(
+    k: FloatArray, n: FloatArray, confidence: float
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`wilson_interval` on counts already checked (real ones too: the
+    effective counts of :mod:`.dispersion`)."""
     z = ndtri(0.5 + 0.5 * confidence)
-    p = proportion(k_arr, n_arr)
+    p = proportion(k, n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        centre = (p + z**2 / (2 * n_arr)) / (1 + z**2 / n_arr)
-        half = (
-            z
-            * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2))
-            / (1 + z**2 / n_arr)
-        )
-    low = np.where(k_arr == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k_arr == n_arr, 1.0, np.clip(centre + half, 0.0, 1.0))
-    empty = n_arr == 0
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    empty = n == 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
